@@ -1,0 +1,1 @@
+"""Configuration analysis (istioctl-compatible codes and meshctl's own)."""

@@ -1,0 +1,114 @@
+"""The root command and the single exit point.
+
+Every error raised below reaches ``run`` and leaves as one line saying what and where, a hint, and
+the documented exit code; a traceback only with ``MESHCTL_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from meshctl.cli import completion, snapshot, version
+from meshctl.errors import ExitCode, MeshctlError
+
+try:  # typer >= 0.23 vendors click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+
+HELP = """Run Istio in ambient mode on one or many Kubernetes clusters.
+
+Read commands take their state from exactly one source: the live cluster(s) (--kubeconfig,
+--context), manifests (-f), or a snapshot (--snapshot).
+"""
+
+app = typer.Typer(
+    name="meshctl",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(version.app)
+app.add_typer(snapshot.app, name="snapshot")
+app.add_typer(completion.app)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from meshctl import __version__
+
+        sys.stdout.write(f"{__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    no_color: Annotated[bool, typer.Option("--no-color", envvar="MESHCTL_NO_COLOR",
+                                           help="never colour output (NO_COLOR and TERM=dumb also work).")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="log more to stderr (-v info, -vv debug).")] = 0,
+    show_version: Annotated[Optional[bool], typer.Option("--version", callback=_show_version, is_eager=True,
+                                                         help="print the version and exit.")] = None,
+) -> None:
+    if no_color:
+        from meshctl.render.console import set_no_color
+
+        set_no_color(True)
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+
+
+def prog_name() -> str:
+    """``kubectl mesh`` when run as the kubectl plugin, else ``meshctl``."""
+    base = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return "kubectl mesh" if base.startswith("kubectl-mesh") else "meshctl"
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code. Never raises (except with MESHCTL_DEBUG=1)."""
+    from meshctl.render.console import report_error
+
+    debug = os.environ.get("MESHCTL_DEBUG") == "1"
+    try:
+        result = app(args=argv, prog_name=prog_name(), standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except MeshctlError as err:
+        if debug:
+            raise
+        report_error(err.message, err.hint)
+        return int(err.exit_code)
+    except click_exceptions.UsageError as err:
+        err.show()
+        return int(ExitCode.USAGE)
+    except click_exceptions.Exit as err:
+        return int(err.exit_code)
+    except (click_exceptions.Abort, KeyboardInterrupt):
+        sys.stderr.write("\nInterrupted.\n")
+        return int(ExitCode.INTERRUPTED)
+    except click_exceptions.ClickException as err:
+        err.show()
+        return int(err.exit_code)
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error; silence the flush at exit.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaced for interpreter shutdown
+        return int(ExitCode.OK)
+    except Exception as err:  # a bug: still one line, with a way to see more
+        if debug:
+            raise
+        report_error(
+            f"internal error: {type(err).__name__}: {err}",
+            "this is a meshctl bug; re-run with MESHCTL_DEBUG=1 for the traceback and report it",
+        )
+        return int(ExitCode.ERROR)
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,21 @@
+"""Small helpers the command modules share (typer-free, so they stay cheap to import)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from meshctl.errors import UsageError
+
+
+def check_choice(flag: str, value: str | None, allowed: Sequence[str]) -> str | None:
+    if value is None or value in allowed:
+        return value
+    raise UsageError(f"{flag} {value!r} is not one of: {', '.join(allowed)}", hint=f"use {flag} {allowed[0]}")
+
+
+def emit(text: str) -> None:
+    """Write results to stdout (one place, so tests and pipes see exactly this)."""
+    import sys
+
+    if text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -1,0 +1,42 @@
+"""``meshctl completion bash|zsh|fish|powershell``."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+app = typer.Typer()
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+    powershell = "powershell"
+
+
+def completion_script(shell: str, prog_name: str = "meshctl") -> str:
+    """The script that makes ``shell`` ask meshctl itself for completions."""
+    from typer._completion_shared import get_completion_script
+
+    complete_var = "_{}_COMPLETE".format(prog_name.replace("-", "_").upper())
+    return get_completion_script(prog_name=prog_name, complete_var=complete_var, shell=shell) + "\n"
+
+
+@app.command("completion")
+def completion(
+    shell: Annotated[Shell, typer.Argument(help="the shell to write a completion script for.")],
+) -> None:
+    """Print a shell completion script.
+
+    \b
+    bash:        source <(meshctl completion bash)
+    zsh:         meshctl completion zsh > "${fpath[1]}/_meshctl"
+    fish:        meshctl completion fish > ~/.config/fish/completions/meshctl.fish
+    powershell:  meshctl completion powershell | Out-String | Invoke-Expression
+    """
+    import sys
+
+    sys.stdout.write(completion_script(shell.value))

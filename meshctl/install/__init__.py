@@ -1,0 +1,1 @@
+"""Rendering and applying the ambient control plane."""

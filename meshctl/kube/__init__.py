@@ -1,0 +1,1 @@
+"""How cluster state is read and written: kinds, the ClusterState interface and its sources."""

@@ -1,0 +1,330 @@
+"""``-f FILE|DIR|-``: manifests as a ClusterState, without any Kubernetes client.
+
+Every document keeps the file and line where it starts, so messages can say ``file:line``. Bad input
+(YAML that does not parse, binary data, documents that are not Kubernetes objects, alias bombs) becomes
+an ``InputError`` naming the place, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshctl.errors import InputError, UsageError
+from meshctl.kube.kinds import REGISTRY, Kind
+from meshctl.kube.state import IndexedObjects, Location, Resource, SourceInfo
+
+log = logging.getLogger(__name__)
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "-"
+# An alias bomb ("billion laughs") is tiny on disk but expands exponentially when walked; refuse any
+# document whose aliases expand to more nodes than any real manifest has.
+MAX_EXPANDED_NODES = 1_000_000
+MAX_DEPTH = 200
+
+
+def _yaml():
+    import yaml
+
+    return yaml
+
+
+def _loader_class():
+    """PyYAML's C loader, extended to record where each document (and List item) starts."""
+    yaml = _yaml()
+    base = getattr(yaml, "CSafeLoader", None)
+    if base is None:  # pragma: no cover - depends on how PyYAML was built
+        log.warning("PyYAML has no libyaml support; reading YAML with the slower pure-Python loader")
+        base = yaml.SafeLoader
+
+    class LineLoader(base):  # type: ignore[misc, valid-type]
+        check_aliases = True
+
+        def construct_document(self, node):  # noqa: D401 - PyYAML hook
+            if self.check_aliases:
+                _check_expansion(node)
+            self.doc_line = node.start_mark.line + 1
+            self.item_lines = _list_item_lines(node)
+            return super().construct_document(node)
+
+    return LineLoader
+
+
+def _list_item_lines(node) -> list[int]:
+    """Lines of ``items[]`` entries when the document is a ``kind: List``."""
+    yaml = _yaml()
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    is_list = False
+    items = None
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.value == "kind" and isinstance(value, yaml.ScalarNode) and value.value.endswith("List"):
+            is_list = True
+        elif key.value == "items" and isinstance(value, yaml.SequenceNode):
+            items = value
+    if not is_list or items is None:
+        return []
+    return [item.start_mark.line + 1 for item in items.value]
+
+
+def _check_expansion(root) -> None:
+    """Count the nodes a document expands to, sharing work between aliased nodes."""
+    yaml = _yaml()
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            raise InputError(
+                f"YAML nesting deeper than {MAX_DEPTH} levels at line {node.start_mark.line + 1}",
+                hint="Kubernetes manifests are never this deep; check the file is what you meant",
+            )
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        if isinstance(node, yaml.MappingNode):
+            children = [c for pair in node.value for c in pair]
+        else:
+            children = list(node.value)
+        if not children_done:
+            stack.append((node, depth, True))
+            stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+            continue
+        total = 1 + sum(sizes.get(id(c), 1) for c in children)
+        if total > MAX_EXPANDED_NODES:
+            raise InputError(
+                f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
+                f"(document at line {root.start_mark.line + 1})",
+                hint="this looks like an alias bomb; meshctl refuses to expand it",
+            )
+        sizes[id(node)] = total
+
+
+@dataclass(frozen=True)
+class Document:
+    data: Any
+    location: Location
+
+
+def parse_yaml_documents(text: str, name: str) -> Iterator[Document]:
+    """Yield each document of a YAML (or JSON) text with the line it starts on.
+
+    ``kind: List`` documents are expanded into their items, each with its own line.
+    """
+    yaml = _yaml()
+    loader = _loader_class()(text)
+    # Alias checking walks the node graph; a text without anchors can hold no alias to expand.
+    loader.check_aliases = "&" in text
+    try:
+        while loader.check_data():
+            try:
+                data = loader.get_data()
+            except InputError as err:
+                raise InputError(f"{name}: {err.message}", err.hint) from None
+            line = getattr(loader, "doc_line", 1)
+            if data is None:
+                continue
+            if isinstance(data, dict) and str(data.get("kind", "")).endswith("List") and "items" in data:
+                item_lines = getattr(loader, "item_lines", [])
+                for i, item in enumerate(data.get("items") or []):
+                    item_line = item_lines[i] if i < len(item_lines) else line
+                    yield Document(item, Location(name, item_line))
+                continue
+            yield Document(data, Location(name, line))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = f"{name}:{mark.line + 1}" if mark is not None else name
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise InputError(
+            f"{where}: invalid YAML: {problem}",
+            hint="fix the YAML syntax at that line (indentation, quoting, a stray tab or colon)",
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"{name}: YAML nested too deeply to read",
+            hint="Kubernetes manifests are never this deep; check the file is what you meant",
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def parse_json_documents(text: str, name: str) -> Iterator[Document]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(
+            f"{name}:{err.lineno}: invalid JSON: {err.msg}",
+            hint="fix the JSON syntax at that line, or give the file a .yaml name if it is YAML",
+        ) from None
+    except RecursionError:
+        raise InputError(f"{name}: JSON nested too deeply to read", hint="check the file") from None
+    if isinstance(data, dict) and str(data.get("kind", "")).endswith("List") and "items" in data:
+        for item in data.get("items") or []:
+            yield Document(item, Location(name, 1))
+    elif data is not None:
+        yield Document(data, Location(name, 1))
+
+
+def decode(raw: bytes, name: str) -> str:
+    if b"\0" in raw:
+        raise InputError(
+            f"{name}: binary data, not a YAML or JSON manifest",
+            hint="pass only Kubernetes manifests (.yaml, .yml, .json)",
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise InputError(
+            f"{name}:{line}: not valid UTF-8 text",
+            hint="save the manifest as UTF-8",
+        ) from None
+    return text
+
+
+def parse_text(text: str, name: str) -> Iterator[Document]:
+    if name.endswith(".json") or (name == "<stdin>" and text.lstrip().startswith(("{", "["))):
+        return parse_json_documents(text, name)
+    return parse_yaml_documents(text, name)
+
+
+def to_resource(doc: Document, default_namespace: str = "default") -> Resource:
+    """Check a document is a Kubernetes object and wrap it."""
+    data, where = doc.data, doc.location
+    if not isinstance(data, dict):
+        raise InputError(
+            f"{where}: expected a Kubernetes object (a mapping), found {type(data).__name__}",
+            hint="each YAML document must be one object with apiVersion, kind and metadata",
+        )
+    api_version, kind_name = data.get("apiVersion"), data.get("kind")
+    missing = [k for k, v in (("apiVersion", api_version), ("kind", kind_name)) if not v]
+    if missing:
+        raise InputError(
+            f"{where}: object has no {' or '.join(missing)}",
+            hint="every Kubernetes object needs apiVersion, kind and metadata.name",
+        )
+    if not isinstance(api_version, str) or not isinstance(kind_name, str):
+        raise InputError(f"{where}: apiVersion and kind must be strings", hint="quote them if needed")
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict) or not (metadata.get("name") or metadata.get("generateName")):
+        raise InputError(
+            f"{where}: {kind_name} has no metadata.name",
+            hint="every Kubernetes object needs metadata.name",
+        )
+    for key in ("labels", "annotations"):
+        if metadata.get(key) is not None and not isinstance(metadata.get(key), dict):
+            raise InputError(f"{where}: metadata.{key} must be a mapping", hint="use key: value pairs")
+    kind = REGISTRY.for_object(api_version, kind_name)
+    if kind.namespaced and not metadata.get("namespace"):
+        metadata["namespace"] = default_namespace  # as kubectl would when applying the file
+    return Resource(data, kind, where)
+
+
+@dataclass
+class FileProblem:
+    message: str
+    hint: str | None = None
+
+
+@dataclass
+class FileState:
+    """A ClusterState over manifests: every kind is 'served' (absent means none in the files)."""
+
+    info: SourceInfo
+    objects: IndexedObjects = field(default_factory=IndexedObjects)
+    problems: list[FileProblem] = field(default_factory=list)
+
+    def list(self, kind: Kind, namespace: str | None = None, *, labels: Mapping[str, str] | None = None):
+        return self.objects.select(kind, namespace, labels)
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> Resource | None:
+        return self.objects.find(kind, name, namespace)
+
+    def serves(self, kind: Kind) -> bool:
+        return True
+
+    def kinds(self) -> list[Kind]:
+        return self.objects.kinds()
+
+
+def expand_paths(paths: Iterable[str], recursive: bool = True) -> Iterator[str]:
+    """Files named, and manifest files inside directories (sorted, like kubectl)."""
+    for p in paths:
+        if p == STDIN:
+            yield p
+            continue
+        path = Path(p)
+        if path.is_dir():
+            walker = sorted(path.rglob("*")) if recursive else sorted(path.iterdir())
+            found = False
+            for child in walker:
+                if child.suffix.lower() in MANIFEST_SUFFIXES and child.is_file():
+                    found = True
+                    yield str(child)
+            if not found:
+                log.warning("%s: no .yaml, .yml or .json files in this directory", p)
+        elif path.exists():
+            yield str(path)
+        else:
+            raise UsageError(f"{p}: no such file or directory", hint="check the path given to -f")
+
+
+def read_source(name: str) -> str:
+    if name == STDIN:
+        return decode(sys.stdin.buffer.read(), "<stdin>")
+    try:
+        raw = Path(name).read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{name}: is a directory", hint="pass a file or directory to -f") from None
+    except OSError as err:
+        raise InputError(f"{name}: cannot read: {err.strerror}", hint="check the path and its permissions") from None
+    return decode(raw, name)
+
+
+def load_files(
+    paths: Iterable[str],
+    *,
+    recursive: bool = True,
+    default_namespace: str = "default",
+    strict: bool = True,
+    cluster: str = "files",
+) -> FileState:
+    """Read manifests into a FileState.
+
+    With ``strict`` the first bad document raises ``InputError``; otherwise problems are collected on
+    ``state.problems`` and the readable documents kept (for ``analyze --ignore-unknown``).
+    """
+    paths = list(paths)
+    if not paths:
+        raise UsageError("no files given", hint="pass -f FILE, -f DIR or -f - (standard input)")
+    label = ", ".join(paths)
+    state = FileState(SourceInfo("files", label, cluster))
+    for name in expand_paths(paths, recursive):
+        display = "<stdin>" if name == STDIN else name
+        try:
+            text = read_source(name)
+            for doc in parse_text(text, display):
+                state.objects.add(to_resource(doc, default_namespace))
+        except InputError as err:
+            if strict:
+                raise
+            state.problems.append(FileProblem(err.message, err.hint))
+    if not any(True for _ in state.objects) and not state.problems:
+        problem = InputError(
+            f"no Kubernetes objects in {label}",
+            hint="the input is empty; pass files that hold manifests",
+        )
+        if strict:
+            raise problem
+        state.problems.append(FileProblem(problem.message, problem.hint))
+    return state

@@ -1,0 +1,387 @@
+"""kubeconfig/context -> ClusterState over a live API server. The only reader that imports ``kubernetes``.
+
+Reads go through ``ApiClient.call_api`` on raw JSON: the typed API classes cost more than a second to
+import (they pull in pydantic) and would turn every object into a model we would turn back into a dict.
+Every (kind, namespace) is LISTed at most once per invocation, in pages of ``PAGE_SIZE``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from meshctl.errors import ClusterUnavailableError, InputError, NotCapturedError, UsageError
+from meshctl.kube.kinds import Kind
+from meshctl.kube.state import IndexedObjects, Resource, SourceInfo, matches_labels
+
+PAGE_SIZE = 500
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
+RETRIES = 4  # for 429 and 5xx answers and dropped connections on reads
+MAX_RETRY_WAIT = 10.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Groups every conformant cluster serves: no discovery needed to read them.
+BUILTIN_GROUPS = frozenset(
+    {
+        "",
+        "apps",
+        "rbac.authorization.k8s.io",
+        "admissionregistration.k8s.io",
+        "apiextensions.k8s.io",
+        "discovery.k8s.io",
+        "autoscaling",
+        "policy",
+    }
+)
+
+
+def default_kubeconfig() -> str:
+    """``--kubeconfig`` default: ``KUBECONFIG`` (several paths allowed, as in kubectl) or ~/.kube/config."""
+    return os.environ.get("KUBECONFIG") or os.path.join(os.path.expanduser("~"), ".kube", "config")
+
+
+def redact_url(url: str) -> str:
+    """A server URL fit to print: no user:password part."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return url
+
+
+@dataclass(frozen=True)
+class KubeconfigInfo:
+    paths: str
+    contexts: tuple[str, ...]
+    current: str
+
+
+def read_kubeconfig(kubeconfig: str | None = None) -> KubeconfigInfo:
+    """Contexts of a kubeconfig; bad files become one-line errors that name the file."""
+    from kubernetes.config import ConfigException, list_kube_config_contexts
+
+    paths = kubeconfig or default_kubeconfig()
+    existing = [p for p in paths.split(os.pathsep) if p and os.path.exists(os.path.expanduser(p))]
+    if not existing:
+        raise ClusterUnavailableError(
+            f"no kubeconfig found at {paths}",
+            hint="pass --kubeconfig, set KUBECONFIG, or read offline with -f FILES or --snapshot DIR",
+        )
+    try:
+        contexts, active = list_kube_config_contexts(config_file=paths)
+    except ConfigException as err:
+        raise InputError(f"kubeconfig {paths}: {_first_line(err)}", hint="check the file with 'kubectl config view'") from None
+    except Exception as err:  # the loader raises yaml, type and key errors on malformed files
+        raise InputError(
+            f"kubeconfig {paths}: cannot parse: {_first_line(err)}",
+            hint="check the file with 'kubectl config view'",
+        ) from None
+    names = tuple(c.get("name", "") for c in contexts or [] if isinstance(c, dict))
+    current = active.get("name", "") if isinstance(active, dict) else ""
+    return KubeconfigInfo(paths, names, current)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0][:300]
+
+
+class ApiConnection:
+    """One context's API server: raw JSON requests with retries and meshctl's error mapping."""
+
+    def __init__(self, context: str, kubeconfig: str | None = None) -> None:
+        from kubernetes.config import ConfigException, new_client_from_config
+
+        info = read_kubeconfig(kubeconfig)
+        if context and context not in info.contexts:
+            raise UsageError(
+                f"context {context!r} not found in kubeconfig {info.paths}",
+                hint=f"available contexts: {', '.join(info.contexts) or 'none'}",
+            )
+        self.context = context or info.current
+        if not self.context:
+            raise UsageError(
+                f"kubeconfig {info.paths} has no current context",
+                hint="pass --context NAME or run 'kubectl config use-context NAME'",
+            )
+        try:
+            self.client = new_client_from_config(
+                config_file=info.paths, context=self.context, persist_config=False
+            )
+        except ConfigException as err:
+            raise InputError(
+                f"kubeconfig {info.paths}, context {self.context}: {_first_line(err)}",
+                hint="check the context's cluster and user entries with 'kubectl config view'",
+            ) from None
+        except Exception as err:
+            raise InputError(
+                f"kubeconfig {info.paths}, context {self.context}: cannot load: {_first_line(err)}",
+                hint="check the context's cluster and user entries with 'kubectl config view'",
+            ) from None
+        self.server = redact_url(self.client.configuration.host)
+        self.requests = 0
+
+    def _unreachable(self, why: str) -> ClusterUnavailableError:
+        return ClusterUnavailableError(
+            f"context {self.context}: cannot reach the API server at {self.server}: {why}",
+            hint=f"check the cluster is running and reachable (kubectl --context {self.context} get ns), "
+            "or read offline with --snapshot",
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, Any]] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Send one request; returns (status, decoded JSON). Retries reads on 429/5xx/drops."""
+        import urllib3
+
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        method_, url, headers, body_, post = self.client.param_serialize(
+            method, path, query_params=query or [], header_params=headers, body=body,
+            auth_settings=["BearerToken"],
+        )
+        attempts = RETRIES + 1 if method == "GET" else 1
+        for attempt in range(attempts):
+            self.requests += 1
+            try:
+                resp = self.client.call_api(
+                    method_, url, header_params=headers, body=body_, post_params=post,
+                    _request_timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                )
+                data = resp.read() if hasattr(resp, "read") else resp.data
+                status = resp.status
+            except (urllib3.exceptions.HTTPError, OSError) as err:
+                if attempt + 1 < attempts and not isinstance(err, urllib3.exceptions.NewConnectionError):
+                    time.sleep(min(0.2 * 2**attempt, MAX_RETRY_WAIT))
+                    continue
+                raise self._unreachable(_reason(err)) from None
+            if status in RETRY_STATUSES and attempt + 1 < attempts:
+                time.sleep(_retry_wait(resp, attempt))
+                continue
+            return status, _decode(data)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+    def check(self, status: int, body: dict[str, Any], what: str) -> None:
+        """Map a failed answer to meshctl's errors."""
+        if 200 <= status < 300:
+            return
+        message = body.get("message") or body.get("reason") or f"HTTP {status}"
+        if status == 401:
+            raise ClusterUnavailableError(
+                f"context {self.context}: the API server at {self.server} refused the credentials "
+                "(401 Unauthorized)",
+                hint="refresh the credentials in your kubeconfig (log in again) or choose another --context",
+            )
+        if status == 403:
+            raise ClusterUnavailableError(
+                f"context {self.context}: not allowed to {what}: {message}",
+                hint="meshctl needs read access to that kind; ask for RBAC, or read offline with --snapshot",
+            )
+        if status in RETRY_STATUSES:
+            raise ClusterUnavailableError(
+                f"context {self.context}: the API server kept failing to {what} (HTTP {status}: {message})",
+                hint="the cluster is overloaded or unhealthy; try again later",
+            )
+        raise ClusterUnavailableError(
+            f"context {self.context}: cannot {what}: HTTP {status}: {message}",
+            hint=f"run 'kubectl --context {self.context} get --raw /version' to check the API server",
+        )
+
+    def get_json(self, path: str, what: str, query: list[tuple[str, Any]] | None = None) -> dict[str, Any]:
+        status, body = self.request("GET", path, query)
+        self.check(status, body, what)
+        return body
+
+
+def _decode(data: bytes | None) -> dict[str, Any]:
+    if not data:
+        return {}
+    try:
+        out = json.loads(data)
+    except ValueError:
+        return {"message": data[:200].decode("utf-8", "replace")}
+    return out if isinstance(out, dict) else {"items": out}
+
+
+def _reason(err: BaseException) -> str:
+    reason = getattr(err, "reason", None) or err
+    text = _first_line(reason)
+    # urllib3 wraps the socket error in a long repr; keep the part people recognise.
+    for marker in ("Connection refused", "timed out", "Name or service not known", "Connection reset",
+                   "Remote end closed connection"):
+        if marker in text:
+            return marker.lower()
+    return text
+
+
+def _retry_wait(resp: Any, attempt: int) -> float:
+    header = None
+    getheader = getattr(resp, "getheader", None)
+    if getheader is not None:
+        header = getheader("Retry-After")
+    try:
+        wait = float(header) if header is not None else 0.2 * 2**attempt
+    except ValueError:
+        wait = 0.2 * 2**attempt
+    return min(max(wait, 0.0), MAX_RETRY_WAIT)
+
+
+def _path(kind: Kind, version: str, namespace: str | None, name: str | None = None) -> str:
+    base = f"/api/{version}" if not kind.group else f"/apis/{kind.group}/{version}"
+    if namespace and kind.namespaced:
+        base += f"/namespaces/{namespace}"
+    base += f"/{kind.plural}"
+    if name:
+        base += f"/{name}"
+    return base
+
+
+class LiveState:
+    """A ClusterState over one kubeconfig context."""
+
+    def __init__(self, conn: ApiConnection, cluster: str | None = None) -> None:
+        self.conn = conn
+        version = conn.get_json("/version", "read the server version")
+        self.info = SourceInfo(
+            "live",
+            conn.context,
+            cluster or conn.context,
+            conn.context,
+            conn.server,
+            str(version.get("gitVersion", "")),
+        )
+        self._groups: dict[str, list[str]] | None = None  # group -> served versions
+        self._resources: dict[tuple[str, str], set[str]] = {}  # (group, version) -> plurals
+        self._versions: dict[tuple[str, str], str | None] = {}  # (group, kind) -> version to read
+        self._lists: dict[tuple[str, str, str | None], list[Resource]] = {}
+        self._indexes: dict[tuple[str, str, str | None], IndexedObjects] = {}
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    def _served_groups(self) -> dict[str, list[str]]:
+        if self._groups is None:
+            body = self.conn.get_json("/apis", "discover API groups")
+            self._groups = {
+                g.get("name", ""): [v.get("version", "") for v in g.get("versions") or []]
+                for g in body.get("groups") or []
+            }
+        return self._groups
+
+    def _served_resources(self, group: str, version: str) -> set[str]:
+        key = (group, version)
+        if key not in self._resources:
+            status, body = self.conn.request("GET", f"/apis/{group}/{version}")
+            if status == 404:
+                self._resources[key] = set()
+            else:
+                self.conn.check(status, body, f"discover {group}/{version}")
+                self._resources[key] = {
+                    r.get("name", "") for r in body.get("resources") or [] if "/" not in r.get("name", "")
+                }
+        return self._resources[key]
+
+    def _version_for(self, kind: Kind) -> str | None:
+        key = (kind.group, kind.kind)
+        if key not in self._versions:
+            chosen = None
+            if kind.group in BUILTIN_GROUPS and kind.known:
+                chosen = kind.version
+            else:
+                served = self._served_groups().get(kind.group, [])
+                for version in kind.all_versions:
+                    if version in served and kind.plural in self._served_resources(kind.group, version):
+                        chosen = version
+                        break
+            self._versions[key] = chosen
+        return self._versions[key]
+
+    def serves(self, kind: Kind) -> bool:
+        return self._version_for(kind) is not None
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _not_served(self, kind: Kind) -> NotCapturedError:
+        return NotCapturedError(
+            kind.qualified_kind,
+            f"context {self.conn.context} (the cluster does not serve {kind.resource})",
+            hint="install the CRD that defines it, if the feature needs it",
+        )
+
+    def _list_all(self, kind: Kind, namespace: str | None) -> list[Resource]:
+        key = (kind.group, kind.kind, namespace)
+        if key in self._lists:
+            return self._lists[key]
+        if namespace is not None and (kind.group, kind.kind, None) in self._lists:
+            everything = self._lists[(kind.group, kind.kind, None)]
+            return [r for r in everything if r.namespace == namespace]
+        version = self._version_for(kind)
+        if version is None:
+            raise self._not_served(kind)
+        path = _path(kind, version, namespace)
+        where = f" in namespace {namespace}" if namespace and kind.namespaced else ""
+        what = f"list {kind.resource}{where}"
+        items: list[Resource] = []
+        token = ""
+        while True:
+            query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+            if token:
+                query.append(("continue", token))
+            status, body = self.conn.request("GET", path, query)
+            if status == 404:
+                raise self._not_served(kind)
+            if status == 410 and token:
+                # The continue token expired mid-list: start again for a consistent answer.
+                items, token = [], ""
+                continue
+            self.conn.check(status, body, what)
+            api_version = f"{kind.group}/{version}" if kind.group else version
+            for raw in body.get("items") or []:
+                raw.setdefault("apiVersion", api_version)
+                raw.setdefault("kind", kind.kind)
+                items.append(Resource(raw, kind))
+            token = (body.get("metadata") or {}).get("continue") or ""
+            if not token:
+                break
+        self._lists[key] = items
+        return items
+
+    def list(self, kind: Kind, namespace: str | None = None, *, labels: Mapping[str, str] | None = None):
+        items = self._list_all(kind, namespace if kind.namespaced else None)
+        if not labels:
+            return list(items)
+        return [r for r in items if matches_labels(r.labels, labels)]
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> Resource | None:
+        # Answer from a list already read rather than sending a GET per object.
+        for key in ((kind.group, kind.kind, None), (kind.group, kind.kind, namespace)):
+            if key in self._lists:
+                if key not in self._indexes:
+                    self._indexes[key] = IndexedObjects(self._lists[key])
+                return self._indexes[key].find(kind, name, namespace)
+        version = self._version_for(kind)
+        if version is None:
+            raise self._not_served(kind)
+        status, body = self.conn.request("GET", _path(kind, version, namespace, name))
+        if status == 404:
+            return None
+        self.conn.check(status, body, f"get {kind.resource} {name}")
+        return Resource(body, kind)
+
+
+def open_live(contexts: list[str] | None, kubeconfig: str | None = None) -> list[LiveState]:
+    """One LiveState per context (the current context when none is named)."""
+    names = list(dict.fromkeys(contexts or [""]))  # repeated contexts are read once
+    return [LiveState(ApiConnection(name, kubeconfig)) for name in names]

@@ -1,0 +1,1 @@
+"""What cluster objects mean for the mesh: pure functions of ClusterState returning frozen dataclasses."""

@@ -1,0 +1,136 @@
+"""The ambient control plane as it runs: istiod per revision, istio-cni and ztunnel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meshctl.errors import UsageError
+from meshctl.kube import kinds as K
+from meshctl.kube.state import ClusterState, Resource
+from meshctl.mesh import labels as L
+
+ISTIOD, CNI, ZTUNNEL = "istiod", "istio-cni", "ztunnel"
+IMAGE_VARIANTS = ("-distroless", "-debug")
+
+
+@dataclass(frozen=True)
+class ComponentInfo:
+    component: str  # istiod | istio-cni | ztunnel
+    kind: str  # Deployment | DaemonSet
+    namespace: str
+    name: str
+    revision: str
+    image: str
+    version: str
+    ready: int
+    desired: int
+
+
+def image_version(image: str) -> str:
+    """``registry.istio.io/release/pilot:1.30.3-distroless`` -> ``1.30.3``; digests give ''."""
+    ref = image.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return ""
+    tag = last.split(":", 1)[1]
+    for variant in IMAGE_VARIANTS:
+        tag = tag.removesuffix(variant)
+    return tag
+
+
+def _main_image(workload: Resource, container: str) -> str:
+    containers = workload.spec.get("template", {}).get("spec", {}).get("containers") or []
+    for c in containers:
+        if c.get("name") == container:
+            return c.get("image", "")
+    return containers[0].get("image", "") if containers else ""
+
+
+def _revision(workload: Resource) -> str:
+    return workload.labels.get(L.REV) or workload.annotations.get(L.REV) or L.DEFAULT_REVISION
+
+
+def _deployment_counts(d: Resource) -> tuple[int, int]:
+    desired = d.spec.get("replicas")
+    desired = 1 if desired is None else int(desired)
+    return int(d.status.get("readyReplicas") or 0), desired
+
+
+def _daemonset_counts(ds: Resource) -> tuple[int, int]:
+    return int(ds.status.get("numberReady") or 0), int(ds.status.get("desiredNumberScheduled") or 0)
+
+
+def _is_ztunnel(ds: Resource) -> bool:
+    selector = ds.spec.get("selector", {}).get("matchLabels") or {}
+    key, value = L.ZTUNNEL_APP_LABEL
+    return selector.get(key) == value or ds.labels.get("app.kubernetes.io/name") == ZTUNNEL
+
+
+def _is_cni(ds: Resource) -> bool:
+    key, value = L.CNI_APP_LABEL
+    return ds.labels.get(key) == value or (ds.spec.get("selector", {}).get("matchLabels") or {}).get(key) == value
+
+
+def find_control_plane(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> list[ComponentInfo]:
+    """Every control-plane workload in ``namespace``, istiod revisions first, sorted."""
+    found: list[ComponentInfo] = []
+    for d in state.list(K.DEPLOYMENT, namespace, labels={"app": L.ISTIOD_APP}):
+        image = _main_image(d, "discovery")
+        ready, desired = _deployment_counts(d)
+        found.append(ComponentInfo(ISTIOD, "Deployment", d.namespace, d.name, _revision(d), image,
+                                   image_version(image), ready, desired))
+    for ds in state.list(K.DAEMON_SET, namespace):
+        if _is_cni(ds):
+            component, container = CNI, "install-cni"
+        elif _is_ztunnel(ds):
+            component, container = ZTUNNEL, "istio-proxy"
+        else:
+            continue
+        image = _main_image(ds, container)
+        ready, desired = _daemonset_counts(ds)
+        found.append(ComponentInfo(component, "DaemonSet", ds.namespace, ds.name, _revision(ds), image,
+                                   image_version(image), ready, desired))
+    order = {ISTIOD: 0, CNI: 1, ZTUNNEL: 2}
+    return sorted(found, key=lambda c: (order[c.component], c.revision, c.name))
+
+
+def resolve_cluster_name(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> str | None:
+    """Istio's name for the cluster (istiod's CLUSTER_ID), or None when istiod was given none."""
+    if not state.serves(K.DEPLOYMENT):
+        return None
+    for d in state.list(K.DEPLOYMENT, namespace, labels={"app": L.ISTIOD_APP}):
+        for c in d.spec.get("template", {}).get("spec", {}).get("containers") or []:
+            for env in c.get("env") or []:
+                if env.get("name") == L.ISTIOD_CLUSTER_ID_ENV:
+                    value = env.get("value") or ""
+                    if value and value != L.DEFAULT_CLUSTER_ID:
+                        return value
+    return None
+
+
+@dataclass(frozen=True)
+class ClusterVersions:
+    """A cluster's Kubernetes version and the control-plane components running in it."""
+
+    cluster: str
+    context: str
+    source: str
+    server_version: str
+    components: tuple[ComponentInfo, ...]
+
+
+def describe_versions(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> ClusterVersions:
+    info = state.info
+    return ClusterVersions(info.cluster, info.context, info.kind, info.server_version,
+                           tuple(find_control_plane(state, namespace)))
+
+
+def name_clusters(states: list[ClusterState], override: str | None = None,
+                  namespace: str = L.ISTIO_NAMESPACE) -> list[str]:
+    """The name each state's cluster goes by: ``override`` (one state only), Istio's name, or the source's."""
+    if override:
+        if len(states) != 1:
+            raise UsageError("--cluster-name names one cluster, but several were given",
+                             hint="drop --cluster-name; each cluster keeps its own name")
+        return [override]
+    return [resolve_cluster_name(s, namespace) or s.info.cluster for s in states]

@@ -1,0 +1,42 @@
+"""Every Istio label, annotation, GatewayClass and well-known name meshctl relies on, once."""
+
+# Ambient enrollment
+DATAPLANE_MODE = "istio.io/dataplane-mode"
+DATAPLANE_MODE_AMBIENT = "ambient"
+DATAPLANE_MODE_NONE = "none"
+REDIRECTION = "ambient.istio.io/redirection"  # pod annotation set by istio-cni
+REDIRECTION_ENABLED = "enabled"
+USE_WAYPOINT = "istio.io/use-waypoint"
+USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
+WAYPOINT_FOR = "istio.io/waypoint-for"
+
+# Revisions and sidecar injection
+REV = "istio.io/rev"
+TAG = "istio.io/tag"
+DEFAULT_REVISION = "default"
+INJECTION = "istio-injection"
+SIDECAR_INJECT = "sidecar.istio.io/inject"
+
+# Multicluster
+NETWORK = "topology.istio.io/network"
+GLOBAL_SERVICE = "istio.io/global"
+MULTICLUSTER_SECRET = "istio/multiCluster"
+CLUSTER_ANNOTATION = "networking.istio.io/cluster"
+
+# Analysis
+ANALYZE_SUPPRESS = "galley.istio.io/analyze-suppress"
+
+# GatewayClasses istiod registers
+CLASS_ISTIO = "istio"
+CLASS_WAYPOINT = "istio-waypoint"
+CLASS_EAST_WEST = "istio-east-west"
+CLASS_REMOTE = "istio-remote"
+CLASS_AGENTGATEWAY = "istio-agentgateway"
+
+# Control-plane workloads
+ISTIO_NAMESPACE = "istio-system"
+ISTIOD_APP = "istiod"  # label app=istiod on istiod Deployments of every revision
+CNI_APP_LABEL = ("k8s-app", "istio-cni-node")
+ZTUNNEL_APP_LABEL = ("app", "ztunnel")
+ISTIOD_CLUSTER_ID_ENV = "CLUSTER_ID"
+DEFAULT_CLUSTER_ID = "Kubernetes"  # what istiod calls a cluster that was given no name

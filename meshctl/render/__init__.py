@@ -1,0 +1,1 @@
+"""Model -> text: the console pair, tables and output formats."""

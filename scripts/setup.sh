@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Create .venv (once) and install meshctl into it in editable mode, with the test tools when asked:
+#   source scripts/setup.sh [test]
+# Re-installs only when pyproject.toml changed since the last install.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${MESHCTL_VENV:-$root/.venv}"
+extra="${1:-}"
+python="${PYTHON:-python3}"
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "meshctl needs Python 3.11 or newer (found: $("$python" --version 2>&1))" >&2
+  exit 1
+fi
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+fi
+stamp="$venv/.meshctl-installed${extra:+-$extra}"
+want="$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  spec="$root"
+  [ -n "$extra" ] && spec="$root[$extra]"
+  "$venv/bin/python" -m pip install --quiet -e "$spec"
+  echo "$want" > "$stamp"
+fi
+export PATH="$venv/bin:$PATH"
