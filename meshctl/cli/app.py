@@ -6,7 +6,6 @@ the documented exit code; a traceback only with ``MESHCTL_DEBUG=1``.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import Annotated, Optional
@@ -14,12 +13,11 @@ from typing import Annotated, Optional
 import typer
 
 from meshctl.cli import completion, snapshot, version
+from meshctl.cli.common import completion_var
 from meshctl.errors import ExitCode, MeshctlError
 
-try:  # typer >= 0.23 vendors click
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - older typer uses click itself
-    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+# typer 0.26-0.28 (pinned in pyproject.toml) carries its own copy of click; its errors live here.
+from typer._click.exceptions import ClickException, UsageError
 
 HELP = """Run Istio in ambient mode on one or many Kubernetes clusters.
 
@@ -62,8 +60,11 @@ def root(
         from meshctl.render.console import set_no_color
 
         set_no_color(True)
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    if verbose:  # without -v, Python's last-resort handler prints warnings as plain lines on stderr
+        import logging
+
+        level = logging.INFO if verbose == 1 else logging.DEBUG
+        logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
 
 
 def prog_name() -> str:
@@ -72,28 +73,39 @@ def prog_name() -> str:
     return "kubectl mesh" if base.startswith("kubectl-mesh") else "meshctl"
 
 
+def _completion_requested(name: str) -> bool:
+    return completion_var(name) in os.environ
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code. Never raises (except with MESHCTL_DEBUG=1)."""
     from meshctl.render.console import report_error
 
     debug = os.environ.get("MESHCTL_DEBUG") == "1"
+    name = prog_name()
+    if _completion_requested(name):
+        from typer._completion_classes import completion_init
+
+        completion_init()  # the shell asks for completions: register typer's shell handlers
     try:
-        result = app(args=argv, prog_name=prog_name(), standalone_mode=False)
+        result = app(args=argv, prog_name=name, standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
     except MeshctlError as err:
         if debug:
             raise
         report_error(err.message, err.hint)
         return int(err.exit_code)
-    except click_exceptions.UsageError as err:
+    except UsageError as err:
         err.show()
         return int(ExitCode.USAGE)
-    except click_exceptions.Exit as err:
+    except typer.Exit as err:
         return int(err.exit_code)
-    except (click_exceptions.Abort, KeyboardInterrupt):
+    except SystemExit as err:  # shell completion ends this way
+        return err.code if isinstance(err.code, int) else int(ExitCode.ERROR)
+    except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("\nInterrupted.\n")
         return int(ExitCode.INTERRUPTED)
-    except click_exceptions.ClickException as err:
+    except ClickException as err:
         err.show()
         return int(err.exit_code)
     except BrokenPipeError:

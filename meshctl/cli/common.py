@@ -19,3 +19,8 @@ def emit(text: str) -> None:
 
     if text:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def completion_var(prog_name: str) -> str:
+    """The variable a shell sets to ask for completions (``_MESHCTL_COMPLETE``)."""
+    return "_{}_COMPLETE".format(prog_name.replace(" ", "_").replace("-", "_").upper())

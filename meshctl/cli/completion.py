@@ -21,8 +21,9 @@ def completion_script(shell: str, prog_name: str = "meshctl") -> str:
     """The script that makes ``shell`` ask meshctl itself for completions."""
     from typer._completion_shared import get_completion_script
 
-    complete_var = "_{}_COMPLETE".format(prog_name.replace("-", "_").upper())
-    return get_completion_script(prog_name=prog_name, complete_var=complete_var, shell=shell) + "\n"
+    from meshctl.cli.common import completion_var
+
+    return get_completion_script(prog_name=prog_name, complete_var=completion_var(prog_name), shell=shell) + "\n"
 
 
 @app.command("completion")
@@ -37,6 +38,6 @@ def completion(
     fish:        meshctl completion fish > ~/.config/fish/completions/meshctl.fish
     powershell:  meshctl completion powershell | Out-String | Invoke-Expression
     """
-    import sys
+    from meshctl.cli.common import emit
 
-    sys.stdout.write(completion_script(shell.value))
+    emit(completion_script(shell.value))

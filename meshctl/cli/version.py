@@ -25,13 +25,16 @@ def version(
     """Show meshctl's version and, from the cluster(s), the control-plane versions per revision."""
     from meshctl import __version__
     from meshctl.cli.common import check_choice, emit
-    from meshctl.cli.sources import states_for_version
-    from meshctl.mesh.controlplane import describe_versions
     from meshctl.render.version import render_version, version_data
 
     check_choice("--output", output, ("json", "yaml"))
-    states = states_for_version(remote, contexts, kubeconfig, snapshot)
-    clusters = [describe_versions(s, istio_namespace) for s in states]
+    clusters = []
+    if remote is not False or snapshot:  # only load the cluster machinery when a cluster may be read
+        from meshctl.cli.sources import states_for_version
+        from meshctl.mesh.controlplane import describe_versions
+
+        states = states_for_version(remote, contexts, kubeconfig, snapshot)
+        clusters = [describe_versions(s, istio_namespace) for s in states]
     if output:
         from meshctl.render.formats import render_data
 

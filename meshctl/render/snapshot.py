@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from meshctl.kube.kinds import Kind
 from meshctl.kube.snapshot import ClusterContents, SavedCluster, Snapshot
 from meshctl.kube.state import Resource
-from meshctl.render.tables import render_table
+from meshctl.render.tables import render_table, render_wrapped
 
 
 def contents_data(snap: Snapshot, clusters: Sequence[ClusterContents]) -> dict:
@@ -38,10 +38,14 @@ def render_contents(snap: Snapshot, clusters: Sequence[ClusterContents]) -> str:
                  f"captured {m.captured}" if m.captured else ""]
         total = sum(n for _, n in c.counts)
         lines += ["", f"cluster {m.cluster} ({', '.join(f for f in facts if f)}): {total} objects in {len(c.counts)} kinds"]
-        rows = [(kind.kind, kind.group or "core", n) for kind, n in c.counts]
-        lines.append(render_table(("KIND", "GROUP", "OBJECTS"), rows, "  "))
+        rows = [(kind.kind, kind.group or "core", n) for kind, n in c.counts if n]
+        if rows:
+            lines.append(render_table(("KIND", "GROUP", "OBJECTS"), rows, "  "))
+        empty = [kind.resource for kind, n in c.counts if not n]
+        if empty:
+            lines.append(render_wrapped("captured, no objects", empty, "  "))
         if m.missing:
-            lines.append(f"  not served by the cluster: {', '.join(m.missing)}")
+            lines.append(render_wrapped("not served by the cluster", m.missing, "  "))
     return "\n".join(lines)
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from meshctl.mesh.controlplane import ClusterVersions, ComponentInfo
 from meshctl.render.tables import render_table
+
+if TYPE_CHECKING:  # start-up: `version --no-remote` must not load the cluster model
+    from meshctl.mesh.controlplane import ClusterVersions, ComponentInfo
 
 
 def version_data(client: str, clusters: Sequence[ClusterVersions]) -> dict:
@@ -37,7 +40,9 @@ def render_version(client: str, clusters: Sequence[ClusterVersions], short: bool
         return "\n".join(lines)
     lines = [f"client version: {client}"]
     for c in clusters:
-        where = f"context {c.context}" if c.source == "live" else f"{c.source}"
+        where = {"live": f"context {c.context}", "snapshot": f"snapshot of context {c.context}"}.get(c.source, c.source)
+        if c.source == "snapshot" and not c.context:
+            where = "snapshot"
         server = f", Kubernetes {c.server_version}" if c.server_version else ""
         lines.append("")
         lines.append(f"cluster {c.cluster} ({where}{server})")

@@ -1,0 +1,81 @@
+"""Shared test fixtures: a deterministic environment, a CLI runner through meshctl's exit point, golden files."""
+
+from __future__ import annotations
+
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTDATA = ROOT / "testdata"
+GOLDEN = TESTDATA / "golden"
+DEMO = TESTDATA / "clusters" / "demo"
+UPSTREAM = ROOT.parent / "shared" / "data" / "upstream"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files (review the diff!)")
+
+
+@pytest.fixture(autouse=True)
+def _plain_environment(monkeypatch):
+    """Tables and colours as documented: a fixed width, no colour, no terminal tricks."""
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+    for var in ("MESHCTL_DEBUG", "MESHCTL_KUBECONFIG", "MESHCTL_CONTEXT", "MESHCTL_SNAPSHOT", "KUBECONFIG"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli():
+    """Run ``meshctl ARGS`` in-process through ``meshctl.cli.app.run`` (the real exit point)."""
+    from meshctl.cli.app import run
+    from meshctl.render import console
+
+    def invoke(*args: str, stdin: bytes | str | None = None) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        data = stdin.encode() if isinstance(stdin, str) else (stdin or b"")
+        saved = sys.stdin, sys.stdout, sys.stderr
+        sys.stdin, sys.stdout, sys.stderr = io.TextIOWrapper(io.BytesIO(data)), out, err
+        console.set_no_color(False)  # also drops consoles bound to earlier streams
+        try:
+            code = run(list(args))
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = saved
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return invoke
+
+
+@pytest.fixture
+def golden(request):
+    """Compare text to testdata/golden/NAME; with --update-golden write it instead."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            return
+        assert path.exists(), f"golden file {path} missing: run pytest --update-golden and review it"
+        assert text == path.read_text(), f"output differs from {path} (pytest --update-golden rewrites it)"
+
+    return check
+
+
+def needs_upstream() -> Path:
+    if not UPSTREAM.is_dir():
+        pytest.skip(f"upstream release files not found at {UPSTREAM} (they live in shared/, beside the repo)")
+    return UPSTREAM
