@@ -37,3 +37,10 @@ def test_offline_reads_never_import_the_kubernetes_client():
     assert "kubernetes" not in mods and "yaml" in mods
     mods = top_level(imported_modules("version", "--snapshot", str(DEMO)))
     assert "kubernetes" not in mods
+
+
+def test_reading_files_never_imports_the_kubernetes_client(tmp_path):
+    manifest = tmp_path / "ns.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    mods = top_level(imported_modules("snapshot", "save", str(tmp_path / "out"), "-f", str(manifest)))
+    assert "kubernetes" not in mods and "yaml" in mods

@@ -79,6 +79,12 @@ def read_kubeconfig(kubeconfig: str | None = None) -> KubeconfigInfo:
     except ConfigException as err:
         raise InputError(f"kubeconfig {paths}: {_first_line(err)}", hint="check the file with 'kubectl config view'") from None
     except Exception as err:  # the loader raises yaml, type and key errors on malformed files
+        mark = getattr(err, "problem_mark", None)
+        if mark is not None:
+            raise InputError(
+                f"kubeconfig {paths}: invalid YAML at line {mark.line + 1}: {getattr(err, 'problem', '')}",
+                hint="check the file with 'kubectl config view'",
+            ) from None
         raise InputError(
             f"kubeconfig {paths}: cannot parse: {_first_line(err)}",
             hint="check the file with 'kubectl config view'",
@@ -97,7 +103,8 @@ class ApiConnection:
     """One context's API server: raw JSON requests with retries and meshctl's error mapping."""
 
     def __init__(self, context: str, kubeconfig: str | None = None) -> None:
-        from kubernetes.config import ConfigException, new_client_from_config
+        from kubernetes.client import ApiClient, Configuration
+        from kubernetes.config import ConfigException, load_kube_config
 
         info = read_kubeconfig(kubeconfig)
         if context and context not in info.contexts:
@@ -112,9 +119,13 @@ class ApiConnection:
                 hint="pass --context NAME or run 'kubectl config use-context NAME'",
             )
         try:
-            self.client = new_client_from_config(
-                config_file=info.paths, context=self.context, persist_config=False
-            )
+            config = Configuration()
+            load_kube_config(config_file=info.paths, context=self.context, client_configuration=config,
+                             persist_config=False)
+            # No retries inside urllib3: `request` retries reads itself, with backoff and Retry-After,
+            # so a failing server is not asked four times for every one of our attempts.
+            config.retries = False
+            self.client = ApiClient(configuration=config)
         except ConfigException as err:
             raise InputError(
                 f"kubeconfig {info.paths}, context {self.context}: {_first_line(err)}",

@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 from meshctl.kube import kinds as K  # noqa: E402
 
 OUT = HERE / "demo"
-UPSTREAM = Path(os.environ.get("MESHCTL_UPSTREAM_DIR", "/work/shared/data/upstream"))
+UPSTREAM = Path(os.environ.get("MESHCTL_UPSTREAM_DIR", REPO.parent / "shared" / "data" / "upstream"))
 ISTIO_BASE_TGZ = UPSTREAM / "base-1.30.3.tgz"
 GATEWAY_API_BUNDLE = UPSTREAM / "gateway-api-v1.5.1-standard-install.yaml"
 INFERENCE_BUNDLE = UPSTREAM / "gateway-api-inference-extension-v1.6.0-manifests.yaml"
