@@ -79,3 +79,27 @@ def needs_upstream() -> Path:
     if not UPSTREAM.is_dir():
         pytest.skip(f"upstream release files not found at {UPSTREAM} (they live in shared/, beside the repo)")
     return UPSTREAM
+
+
+@pytest.fixture
+def kube():
+    """A fake API server (tests/fakekube) on 127.0.0.1, stopped after the test."""
+    from tests.fakekube import FakeKube
+
+    with FakeKube(name="cluster1") as k:
+        yield k
+
+
+@pytest.fixture
+def api(kube):
+    """The real kubernetes ApiClient pointed at ``kube``."""
+    from tests.fakekube.pyclient import api_client
+
+    client = api_client(kube)
+    yield client
+    client.close()
+
+
+def configmap(name: str, ns: str = "default", labels: dict | None = None, **data: str) -> dict:
+    meta = {"name": name, "namespace": ns, **({"labels": labels} if labels else {})}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}

@@ -108,6 +108,7 @@ def test_invalid_json_names_file_and_line(tmp_path):
         ("apiVersion: v1\nkind: Pod\n", "Pod has no metadata.name"),
         ("- just\n- a list\n", "expected a Kubernetes object"),
         ("apiVersion: v1\nkind: Pod\nmetadata: {name: x, labels: [a]}\n", "metadata.labels must be a mapping"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: 1e3}\n", "metadata.name must be a string"),
     ],
 )
 def test_documents_that_are_not_objects_are_refused(tmp_path, text, message):
@@ -153,9 +154,9 @@ def test_alias_bomb_is_refused_quickly(tmp_path):
 
 
 def test_small_aliases_are_fine(tmp_path):
-    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: n, labels: &l {a: b}, annotations: *l}\n"
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: ns1, labels: &l {a: b}, annotations: *l}\n"
     state = load_files([write(tmp_path, "a.yaml", text)])
-    assert state.get(K.CONFIG_MAP, "x", "n").annotations == {"a": "b"}
+    assert state.get(K.CONFIG_MAP, "x", "ns1").annotations == {"a": "b"}
 
 
 def test_deep_nesting_is_refused(tmp_path):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from meshctl.errors import MeshctlError
 from meshctl.kube.files import load_files
+from meshctl.kube.yamlio import kubernetes_dumper
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -61,7 +62,7 @@ def test_any_text_gives_objects_or_a_clear_error(tmp_path, text):
 @SETTINGS
 @given(docs=st.lists(objects, min_size=1, max_size=6))
 def test_valid_manifests_round_trip_with_increasing_lines(tmp_path, docs):
-    text = yaml.safe_dump_all(docs, sort_keys=False)
+    text = yaml.dump_all(docs, Dumper=kubernetes_dumper(), sort_keys=False)
     state = _load(tmp_path, text.encode())
     assert state is not None
     loaded = list(state.objects)

@@ -6,13 +6,8 @@ import yaml
 from meshctl.errors import ClusterUnavailableError, ExitCode, InputError, NotCapturedError, UsageError
 from meshctl.kube import kinds as K
 from meshctl.kube.live import PAGE_SIZE, open_live
+from tests.conftest import configmap
 from tests.fakekube import FakeKube, write_kubeconfig
-
-
-@pytest.fixture
-def kube():
-    with FakeKube(name="cluster1") as k:
-        yield k
 
 
 @pytest.fixture
@@ -26,10 +21,6 @@ def live(kubeconfig, *contexts):
 
 def lists_of(kube, resource_path):
     return [r for r in kube.requests if r.method == "GET" and r.path == resource_path]
-
-
-def configmap(name, ns="default", labels=None):
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns, "labels": labels or {}}}
 
 
 def test_list_paginates_and_reads_each_kind_once(kube, kubeconfig):

@@ -18,96 +18,12 @@ from typing import Any
 from meshctl.errors import InputError, UsageError
 from meshctl.kube.kinds import REGISTRY, Kind
 from meshctl.kube.state import IndexedObjects, Location, Resource, SourceInfo
+from meshctl.kube.yamlio import kubernetes_loader
 
 log = logging.getLogger(__name__)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
-# An alias bomb ("billion laughs") is tiny on disk but expands exponentially when walked; refuse any
-# document whose aliases expand to more nodes than any real manifest has.
-MAX_EXPANDED_NODES = 1_000_000
-MAX_DEPTH = 200
-
-
-def _yaml():
-    import yaml
-
-    return yaml
-
-
-def _loader_class():
-    """PyYAML's C loader, extended to record where each document (and List item) starts."""
-    yaml = _yaml()
-    base = getattr(yaml, "CSafeLoader", None)
-    if base is None:  # pragma: no cover - depends on how PyYAML was built
-        log.warning("PyYAML has no libyaml support; reading YAML with the slower pure-Python loader")
-        base = yaml.SafeLoader
-
-    class LineLoader(base):  # type: ignore[misc, valid-type]
-        check_aliases = True
-
-        def construct_document(self, node):  # noqa: D401 - PyYAML hook
-            if self.check_aliases:
-                _check_expansion(node)
-            self.doc_line = node.start_mark.line + 1
-            self.item_lines = _list_item_lines(node)
-            return super().construct_document(node)
-
-    return LineLoader
-
-
-def _list_item_lines(node) -> list[int]:
-    """Lines of ``items[]`` entries when the document is a ``kind: List``."""
-    yaml = _yaml()
-    if not isinstance(node, yaml.MappingNode):
-        return []
-    is_list = False
-    items = None
-    for key, value in node.value:
-        if not isinstance(key, yaml.ScalarNode):
-            continue
-        if key.value == "kind" and isinstance(value, yaml.ScalarNode) and value.value.endswith("List"):
-            is_list = True
-        elif key.value == "items" and isinstance(value, yaml.SequenceNode):
-            items = value
-    if not is_list or items is None:
-        return []
-    return [item.start_mark.line + 1 for item in items.value]
-
-
-def _check_expansion(root) -> None:
-    """Count the nodes a document expands to, sharing work between aliased nodes."""
-    yaml = _yaml()
-    sizes: dict[int, int] = {}
-    stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
-    while stack:
-        node, depth, children_done = stack.pop()
-        if id(node) in sizes:
-            continue
-        if depth > MAX_DEPTH:
-            raise InputError(
-                f"YAML nesting deeper than {MAX_DEPTH} levels at line {node.start_mark.line + 1}",
-                hint="Kubernetes manifests are never this deep; check the file is what you meant",
-            )
-        if isinstance(node, yaml.ScalarNode):
-            sizes[id(node)] = 1
-            continue
-        if isinstance(node, yaml.MappingNode):
-            children = [c for pair in node.value for c in pair]
-        else:
-            children = list(node.value)
-        if not children_done:
-            stack.append((node, depth, True))
-            stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
-            continue
-        total = 1 + sum(sizes.get(id(c), 1) for c in children)
-        if total > MAX_EXPANDED_NODES:
-            raise InputError(
-                f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
-                f"(document at line {root.start_mark.line + 1})",
-                hint="this looks like an alias bomb; meshctl refuses to expand it",
-            )
-        sizes[id(node)] = total
 
 
 @dataclass(frozen=True)
@@ -121,11 +37,13 @@ def parse_yaml_documents(text: str, name: str) -> Iterator[Document]:
 
     ``kind: List`` documents are expanded into their items, each with its own line.
     """
-    yaml = _yaml()
-    loader = _loader_class()(text)
-    # Alias checking walks the node graph; a text without anchors can hold no alias to expand.
-    loader.check_aliases = "&" in text
+    import yaml
+
+    loader = None
     try:
+        loader = kubernetes_loader()(text)
+        # Alias checking walks the node graph; a text without anchors can hold no alias to expand.
+        loader.check_aliases = "&" in text
         while loader.check_data():
             try:
                 data = loader.get_data()
@@ -155,7 +73,8 @@ def parse_yaml_documents(text: str, name: str) -> Iterator[Document]:
             hint="Kubernetes manifests are never this deep; check the file is what you meant",
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def parse_json_documents(text: str, name: str) -> Iterator[Document]:
@@ -221,6 +140,9 @@ def to_resource(doc: Document, default_namespace: str = "default") -> Resource:
             f"{where}: {kind_name} has no metadata.name",
             hint="every Kubernetes object needs metadata.name",
         )
+    for key in ("name", "namespace", "generateName"):
+        if metadata.get(key) is not None and not isinstance(metadata.get(key), str):
+            raise InputError(f"{where}: metadata.{key} must be a string", hint="quote the value")
     for key in ("labels", "annotations"):
         if metadata.get(key) is not None and not isinstance(metadata.get(key), dict):
             raise InputError(f"{where}: metadata.{key} must be a mapping", hint="use key: value pairs")

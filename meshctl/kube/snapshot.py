@@ -23,24 +23,13 @@ from meshctl.kube import kinds as K
 from meshctl.kube.files import decode, parse_yaml_documents
 from meshctl.kube.kinds import Kind
 from meshctl.kube.state import ClusterState, IndexedObjects, Resource, SourceInfo
+from meshctl.kube.yamlio import dump
 
 FORMAT = "meshctl.dev/snapshot/v1"
 META = "meta.yaml"
 LIST_API_VERSION = "v1"
 MAX_MEMBER_BYTES = 512 * 1024 * 1024  # refuse absurd archive members rather than exhaust memory
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def _yaml():
-    import yaml
-
-    return yaml
-
-
-def _dump(data: Any) -> str:
-    yaml = _yaml()
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
 
 
 def _is_archive(path: str) -> bool:
@@ -326,7 +315,7 @@ def capture(
         captured.append(kind.resource)
         counts[kind.resource] = len(items)
         doc = {"apiVersion": LIST_API_VERSION, "kind": "List", "items": [_item(kind, r) for r in items]}
-        files[f"{kind.resource}.yaml"] = _dump(doc)
+        files[f"{kind.resource}.yaml"] = dump(doc)
     info = state.info
     meta = ClusterMeta(
         cluster=cluster_name,
@@ -337,7 +326,7 @@ def capture(
         kinds=tuple(captured),
         missing=tuple(missing),
     )
-    files[META] = _dump(meta.to_dict())
+    files[META] = dump(meta.to_dict())
     return SavedCluster(meta, counts, files)
 
 
@@ -385,7 +374,7 @@ def save_snapshot(
         cluster = capture(state, cluster_name, progress=progress, now=now)
         files.update({f"{folder}/{name}": text for name, text in cluster.files.items()})
         saved.append(cluster)
-    files[META] = _dump(
+    files[META] = dump(
         {"format": FORMAT, "meshctlVersion": __version__, "created": now, "clusters": folders}
     )
     if _is_archive(out):

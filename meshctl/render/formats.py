@@ -13,10 +13,9 @@ def to_json(data: Any) -> str:
 
 
 def to_yaml(data: Any) -> str:
-    import yaml
+    from meshctl.kube.yamlio import dump
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return dump(data)
 
 
 def render_data(data: Any, output: str) -> str:

@@ -1,0 +1,239 @@
+"""Reading YAML the way Kubernetes reads it, fast and safely.
+
+PyYAML's C parser does the parsing; the scalar rules are Kubernetes' (sigs.k8s.io/yaml over go-yaml
+v2), not PyYAML's YAML 1.1 defaults, because the two disagree on values people write in manifests:
+
+==========================  ================  ==================
+plain scalar                PyYAML default    Kubernetes (and here)
+==========================  ================  ==================
+``2024-01-01``              datetime          the string
+``1e3``                     the string        1000.0
+``0o755``                   the string        493
+``y`` / ``n``               strings           true / false
+``1:30`` (sexagesimal)      90                the string
+``=``                       constructor error the string
+==========================  ================  ==================
+
+Each document also records the line it starts on, and documents whose aliases would expand beyond any
+real manifest (an alias bomb) are refused before anything walks them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+from typing import Any
+
+from meshctl.errors import InputError
+
+log = logging.getLogger(__name__)
+
+# An alias bomb ("billion laughs") is tiny on disk but expands exponentially when walked.
+MAX_EXPANDED_NODES = 1_000_000
+MAX_DEPTH = 200
+
+BOOL_TAG, INT_TAG = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"
+FLOAT_TAG, NULL_TAG = "tag:yaml.org,2002:float", "tag:yaml.org,2002:null"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+TRUE_WORDS = frozenset("y Y yes Yes YES true True TRUE on On ON".split())
+BOOL_RE = re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
+# Go's strconv.ParseInt(s, 0, 64) after go-yaml drops underscores: 0b, 0o, 0x, legacy 0-octal, decimal.
+INT_RE = re.compile(r"^[-+]?(?:0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|0[0-7_]*|[1-9][0-9_]*)$")
+FLOAT_RE = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
+LEGACY_OCTAL_RE = re.compile(r"^[-+]?0[0-7]+$")
+
+
+@cache
+def kubernetes_resolver():
+    """Which plain scalars are booleans, numbers and nulls: Kubernetes' answer, not YAML 1.1's."""
+    from yaml.resolver import BaseResolver
+
+    class KubernetesResolver(BaseResolver):
+        pass
+
+    KubernetesResolver.yaml_implicit_resolvers = {}
+    implicit = (
+        (BOOL_TAG, BOOL_RE, "yYnNtTfFoO"),
+        (INT_TAG, INT_RE, "-+0123456789"),
+        (FLOAT_TAG, FLOAT_RE, "-+.0123456789"),
+        (NULL_TAG, NULL_RE, ["~", "n", "N", ""]),
+        (MERGE_TAG, re.compile(r"^<<$"), "<"),
+    )
+    for tag, regexp, first in implicit:
+        KubernetesResolver.add_implicit_resolver(tag, regexp, list(first))
+    return KubernetesResolver
+
+
+@cache
+def kubernetes_loader():
+    """The loader class: libyaml's parser, Kubernetes' scalar rules, line and alias bookkeeping."""
+    import yaml
+    from yaml.constructor import SafeConstructor
+
+    parser = getattr(getattr(yaml, "cyaml", None), "CParser", None)
+    if parser is None:  # pragma: no cover - depends on how PyYAML was built
+        log.warning("PyYAML has no libyaml support; reading YAML with the slower pure-Python parser")
+        from yaml.composer import Composer
+        from yaml.parser import Parser
+        from yaml.reader import Reader
+        from yaml.scanner import Scanner
+
+        class parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
+            def __init__(self, stream):
+                Reader.__init__(self, stream)
+                Scanner.__init__(self)
+                Parser.__init__(self)
+                Composer.__init__(self)
+
+    KubernetesResolver = kubernetes_resolver()
+
+    class KubernetesConstructor(SafeConstructor):
+        def construct_yaml_bool(self, node):
+            return self.construct_scalar(node) in TRUE_WORDS
+
+        def construct_yaml_int(self, node):
+            text = self.construct_scalar(node).replace("_", "")
+            if LEGACY_OCTAL_RE.match(text):
+                return int(text, 8)
+            return int(text, 0)
+
+        def construct_yaml_float(self, node):
+            text = self.construct_scalar(node).lower()
+            if text.endswith(".inf"):
+                return float("-inf") if text.startswith("-") else float("inf")
+            if text == ".nan":
+                return float("nan")
+            return float(text)
+
+        def construct_yaml_timestamp(self, node):
+            # Only an explicit !!timestamp tag lands here; Kubernetes keeps the text.
+            return self.construct_scalar(node)
+
+    KubernetesConstructor.add_constructor(BOOL_TAG, KubernetesConstructor.construct_yaml_bool)
+    KubernetesConstructor.add_constructor(INT_TAG, KubernetesConstructor.construct_yaml_int)
+    KubernetesConstructor.add_constructor(FLOAT_TAG, KubernetesConstructor.construct_yaml_float)
+    KubernetesConstructor.add_constructor("tag:yaml.org,2002:timestamp",
+                                          KubernetesConstructor.construct_yaml_timestamp)
+
+    class KubernetesLoader(parser, KubernetesConstructor, KubernetesResolver):  # type: ignore[misc, valid-type]
+        check_aliases = True
+        doc_line = 1
+        item_lines: list[int] = []
+
+        def __init__(self, stream):
+            parser.__init__(self, stream)
+            KubernetesConstructor.__init__(self)
+            KubernetesResolver.__init__(self)
+
+        def construct_document(self, node):  # PyYAML hook, once per document
+            if self.check_aliases:
+                check_expansion(node)
+            self.doc_line = node.start_mark.line + 1
+            self.item_lines = list_item_lines(node)
+            return super().construct_document(node)
+
+    return KubernetesLoader
+
+
+def list_item_lines(node) -> list[int]:
+    """Lines of ``items[]`` entries when the document is a ``kind: List``."""
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    is_list = False
+    items = None
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.value == "kind" and isinstance(value, yaml.ScalarNode) and value.value.endswith("List"):
+            is_list = True
+        elif key.value == "items" and isinstance(value, yaml.SequenceNode):
+            items = value
+    if not is_list or items is None:
+        return []
+    return [item.start_mark.line + 1 for item in items.value]
+
+
+def check_expansion(root) -> None:
+    """Count the nodes a document expands to, sharing work between aliased nodes."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            raise InputError(
+                f"YAML nesting deeper than {MAX_DEPTH} levels at line {node.start_mark.line + 1}",
+                hint="Kubernetes manifests are never this deep; check the file is what you meant",
+            )
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        if isinstance(node, yaml.MappingNode):
+            children = [c for pair in node.value for c in pair]
+        else:
+            children = list(node.value)
+        if not children_done:
+            stack.append((node, depth, True))
+            stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+            continue
+        total = 1 + sum(sizes.get(id(c), 1) for c in children)
+        if total > MAX_EXPANDED_NODES:
+            raise InputError(
+                f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
+                f"(document at line {root.start_mark.line + 1})",
+                hint="this looks like an alias bomb; meshctl refuses to expand it",
+            )
+        sizes[id(node)] = total
+
+
+@cache
+def kubernetes_dumper():
+    """libyaml's emitter with Kubernetes' resolver: a string such as ``"y"`` or ``"1e3"`` is quoted,
+    so Kubernetes (and meshctl) read back exactly the value that was written."""
+    import yaml
+    from yaml.representer import SafeRepresenter
+
+    emitter = getattr(getattr(yaml, "cyaml", None), "CEmitter", None)
+    if emitter is None:  # pragma: no cover - depends on how PyYAML was built
+        from yaml.emitter import Emitter
+        from yaml.serializer import Serializer
+
+        class emitter(Emitter, Serializer):  # type: ignore[no-redef]
+            def __init__(self, stream, **kwargs):
+                Emitter.__init__(self, stream, canonical=kwargs.get("canonical"), indent=kwargs.get("indent"),
+                                 width=kwargs.get("width"), allow_unicode=kwargs.get("allow_unicode"),
+                                 line_break=kwargs.get("line_break"))
+                Serializer.__init__(self, encoding=kwargs.get("encoding"),
+                                    explicit_start=kwargs.get("explicit_start"),
+                                    explicit_end=kwargs.get("explicit_end"), version=kwargs.get("version"),
+                                    tags=kwargs.get("tags"))
+
+    resolver = kubernetes_resolver()
+
+    class KubernetesDumper(emitter, SafeRepresenter, resolver):  # type: ignore[misc, valid-type]
+        def __init__(self, stream, default_style=None, default_flow_style=False, sort_keys=True, **kwargs):
+            emitter.__init__(self, stream, **kwargs)
+            SafeRepresenter.__init__(self, default_style=default_style, default_flow_style=default_flow_style,
+                                     sort_keys=sort_keys)
+            resolver.__init__(self)
+
+        def ignore_aliases(self, data):  # never write anchors: every reader gets plain data
+            return True
+
+    return KubernetesDumper
+
+
+def dump(data: Any) -> str:
+    """Block-style YAML, keys in their given order."""
+    import yaml
+
+    return yaml.dump(data, Dumper=kubernetes_dumper(), sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=120)

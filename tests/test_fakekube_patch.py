@@ -1,0 +1,258 @@
+"""fakekube: PATCH (merge, JSON, strategic merge) and server-side apply, through the real client."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from kubernetes import client as k8s
+
+from tests.fakekube.pyclient import api_client, call
+
+DEPLOY = "/apis/apps/v1/namespaces/default/deployments/web"
+MERGE = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+SMP = "application/strategic-merge-patch+json"
+APPLY = "application/apply-patch+yaml"
+
+
+
+def deployment(**spec_extra):
+    containers = [{"name": "app", "image": "app:1", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                   "ports": [{"containerPort": 8080, "name": "http"}]},
+                  {"name": "sidecar", "image": "proxy:1"}]
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default",
+                                                                        "labels": {"app": "web"}},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": containers}},
+                     **spec_extra}}
+
+
+@pytest.fixture
+def web(kube):
+    return kube.add(deployment())
+
+
+def patch(api, body, content_type, path=DEPLOY, **query):
+    return call(api, "PATCH", path, body=body, content_type=content_type, query=query or None)
+
+
+# --- merge patch -----------------------------------------------------------------------------------
+
+
+def test_merge_patch_sets_and_removes_fields(api, web):
+    r = patch(api, {"metadata": {"labels": {"tier": "front", "app": None}}, "spec": {"replicas": 5}}, MERGE)
+    assert r.status == 200
+    assert r.body["metadata"]["labels"] == {"tier": "front"}
+    assert r.body["spec"]["replicas"] == 5
+    assert r.body["metadata"]["generation"] == 2
+    assert int(r.body["metadata"]["resourceVersion"]) > int(web["metadata"]["resourceVersion"])
+
+
+def test_merge_patch_replaces_lists_whole(api, web):
+    r = patch(api, {"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "x"}]}}}}, MERGE)
+    assert [c["name"] for c in r.body["spec"]["template"]["spec"]["containers"]] == ["only"]
+
+
+def test_patch_with_stale_resource_version_is_409(api, web):
+    r = patch(api, {"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 9}}, MERGE)
+    assert r.status == 409 and r.body["reason"] == "Conflict"
+
+
+def test_patch_of_missing_object_is_404(api):
+    assert patch(api, {"spec": {}}, MERGE).status == 404
+
+
+def test_unknown_patch_content_type_is_415(api, web):
+    r = patch(api, '{"spec": {}}', "application/x-whatever")
+    assert r.status == 415 and r.body["reason"] == "UnsupportedMediaType"
+
+
+# --- JSON patch ------------------------------------------------------------------------------------
+
+
+def test_json_patch_operations(api, web):
+    ops = [
+        {"op": "add", "path": "/metadata/labels/tier", "value": "front"},
+        {"op": "replace", "path": "/spec/replicas", "value": 4},
+        {"op": "remove", "path": "/spec/template/spec/containers/1"},
+        {"op": "copy", "from": "/metadata/labels/tier", "path": "/metadata/labels/copied"},
+        {"op": "move", "from": "/metadata/labels/app", "path": "/metadata/labels/moved"},
+        {"op": "add", "path": "/spec/template/spec/containers/0/env/-", "value": {"name": "C", "value": "3"}},
+        {"op": "add", "path": "/metadata/annotations", "value": {"a~b/c": "x"}},
+        {"op": "test", "path": "/metadata/annotations/a~0b~1c", "value": "x"},
+    ]
+    r = patch(api, ops, JSON_PATCH)
+    assert r.status == 200, r.body
+    assert r.body["metadata"]["labels"] == {"tier": "front", "copied": "front", "moved": "web"}
+    assert r.body["spec"]["replicas"] == 4
+    containers = r.body["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["app"]
+    assert [e["name"] for e in containers[0]["env"]] == ["A", "B", "C"]
+
+
+@pytest.mark.parametrize("ops", [
+    [{"op": "test", "path": "/spec/replicas", "value": 3}],
+    [{"op": "remove", "path": "/spec/nothing"}],
+    [{"op": "replace", "path": "/metadata/nope/deeper", "value": 1}],
+])
+def test_failing_json_patch_is_422_and_changes_nothing(api, web, ops):
+    r = patch(api, ops, JSON_PATCH)
+    assert r.status == 422 and r.body["reason"] == "Invalid"
+    assert call(api, "GET", DEPLOY).body["metadata"]["resourceVersion"] == web["metadata"]["resourceVersion"]
+
+
+def test_malformed_json_patch_is_400(api, web):
+    assert patch(api, [{"path": "/spec/replicas", "value": 1}], JSON_PATCH).status == 400
+
+
+# --- strategic merge patch -------------------------------------------------------------------------
+
+
+def test_strategic_merge_patch_merges_containers_and_env_by_name(api, web):
+    body = {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "image": "app:2", "env": [{"name": "B", "value": "20"}, {"name": "C", "value": "3"}]}]}}}}
+    r = patch(api, body, SMP)
+    containers = {c["name"]: c for c in r.body["spec"]["template"]["spec"]["containers"]}
+    assert set(containers) == {"app", "sidecar"}  # the sidecar survives: merged by name
+    assert containers["app"]["image"] == "app:2"
+    assert containers["app"]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "20"},
+                                        {"name": "C", "value": "3"}]
+    assert containers["app"]["ports"] == [{"containerPort": 8080, "name": "http"}]
+
+
+def test_strategic_merge_patch_directives(api, web):
+    body = {"spec": {"template": {"spec": {
+        "containers": [{"name": "sidecar", "$patch": "delete"}, {"name": "new", "image": "n:1"}],
+        "$setElementOrder/containers": [{"name": "new"}, {"name": "app"}]}}}}
+    r = patch(api, body, SMP)
+    assert [c["name"] for c in r.body["spec"]["template"]["spec"]["containers"]] == ["new", "app"]
+    r = patch(api, {"spec": {"selector": {"$patch": "replace", "matchLabels": {"app": "web", "v": "2"}}}}, SMP)
+    assert r.body["spec"]["selector"] == {"matchLabels": {"app": "web", "v": "2"}}
+
+
+def test_strategic_merge_patch_merges_status_conditions_by_type(api, web):
+    path = DEPLOY + "/status"
+    patch(api, {"status": {"conditions": [{"type": "Available", "status": "False"},
+                                          {"type": "Progressing", "status": "True"}]}}, SMP, path=path)
+    r = patch(api, {"status": {"conditions": [{"type": "Available", "status": "True"}]}}, SMP, path=path)
+    assert r.body["status"]["conditions"] == [{"type": "Available", "status": "True"},
+                                              {"type": "Progressing", "status": "True"}]
+
+
+def test_typed_client_patch_uses_strategic_merge(kube, web):
+    apps = k8s.AppsV1Api(api_client(kube))
+    result = apps.patch_namespaced_deployment("web", "default", {"spec": {"template": {"spec": {
+        "containers": [{"name": "app", "image": "app:3"}]}}}})
+    assert [c.image for c in result.spec.template.spec.containers] == ["app:3", "proxy:1"]
+
+
+# --- server-side apply -----------------------------------------------------------------------------
+
+
+def apply(api, obj, manager, path=DEPLOY, **query):
+    return patch(api, obj, APPLY, path=path, fieldManager=manager, **query)
+
+
+def test_server_side_apply_creates_and_records_managed_fields(api):
+    r = apply(api, deployment(), "tool-a")
+    assert r.status == 201
+    (entry,) = r.body["metadata"]["managedFields"]
+    assert entry["manager"] == "tool-a" and entry["operation"] == "Apply"
+    assert entry["apiVersion"] == "apps/v1" and entry["fieldsType"] == "FieldsV1" and entry["time"]
+    fields = entry["fieldsV1"]
+    assert fields["f:spec"]["f:replicas"] == {}
+    assert fields["f:metadata"]["f:labels"]["f:app"] == {}
+    app = fields["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"app"}']
+    assert app["."] == {} and app["f:image"] == {}
+    assert "f:name" not in fields["f:metadata"]  # identity fields are not tracked
+    assert call(api, "GET", DEPLOY).body["spec"]["replicas"] == 2
+
+
+def test_server_side_apply_requires_field_manager(api):
+    r = call(api, "PATCH", DEPLOY, body=deployment(), content_type=APPLY)
+    assert r.status == 422 and r.body["reason"] == "Invalid"
+    assert "fieldManager" in r.body["message"]
+
+
+def test_server_side_apply_conflict_without_force_is_409(api):
+    apply(api, deployment(), "tool-a")
+    mine = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 5}}
+    r = apply(api, mine, "tool-b")
+    assert r.status == 409 and r.body["reason"] == "Conflict"
+    assert r.body["message"] == 'Apply failed with 1 conflict: conflict with "tool-a": .spec.replicas'
+    assert r.body["details"]["causes"][0]["field"] == ".spec.replicas"
+    assert call(api, "GET", DEPLOY).body["spec"]["replicas"] == 2
+
+    r = apply(api, mine, "tool-b", force="true")
+    assert r.status == 200 and r.body["spec"]["replicas"] == 5
+    owners = {e["manager"]: e["fieldsV1"] for e in r.body["metadata"]["managedFields"]}
+    assert "f:replicas" not in owners["tool-a"]["f:spec"]  # ownership moved
+    assert owners["tool-b"]["f:spec"] == {"f:replicas": {}}
+
+
+def test_server_side_apply_same_value_is_shared_not_a_conflict(api):
+    apply(api, deployment(), "tool-a")
+    same = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 2}}
+    r = apply(api, same, "tool-b")
+    assert r.status == 200
+    assert {e["manager"] for e in r.body["metadata"]["managedFields"]} == {"tool-a", "tool-b"}
+
+
+def test_server_side_apply_removes_fields_the_manager_stopped_applying(api):
+    first = deployment()
+    first["metadata"]["labels"] = {"app": "web", "old": "yes", "shared": "1"}
+    apply(api, first, "tool-a")
+    apply(api, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"shared": "1"}}},
+          "tool-b")
+    second = deployment()
+    second["spec"]["template"]["spec"]["containers"].pop()  # drop the sidecar too
+    r = apply(api, second, "tool-a")
+    assert r.status == 200
+    assert r.body["metadata"]["labels"] == {"app": "web", "shared": "1"}  # "shared" is still tool-b's
+    assert [c["name"] for c in r.body["spec"]["template"]["spec"]["containers"]] == ["app"]
+
+
+def test_server_side_apply_merges_into_fields_set_by_others(api, web):
+    r = apply(api, {"apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": {"name": "web", "annotations": {"owner": "me"}}}, "annotator")
+    assert r.body["metadata"]["annotations"] == {"owner": "me"}
+    assert r.body["spec"]["replicas"] == 2 and len(r.body["spec"]["template"]["spec"]["containers"]) == 2
+
+
+def test_server_side_apply_accepts_a_yaml_body(kube, api):
+    text = yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},
+                           "data": {"when": "2024-01-01T00:00:00Z"}})
+    r = apply(api, text, "yaml-tool", path="/api/v1/namespaces/default/configmaps/cfg")
+    assert r.status == 201 and r.body["data"] == {"when": "2024-01-01T00:00:00Z"}
+
+
+def test_server_side_apply_to_status_subresource(api, web):
+    status = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+              "status": {"readyReplicas": 2}, "spec": {"replicas": 99}}
+    r = apply(api, status, "status-writer", path=DEPLOY + "/status")
+    assert r.status == 200
+    assert r.body["status"] == {"readyReplicas": 2} and r.body["spec"]["replicas"] == 2
+    entry = next(e for e in r.body["metadata"]["managedFields"] if e["manager"] == "status-writer")
+    assert entry["subresource"] == "status"
+
+
+def test_server_side_apply_dry_run_stores_nothing(api):
+    r = apply(api, deployment(), "tool-a", dryRun="All")
+    assert r.status == 201
+    assert call(api, "GET", DEPLOY).status == 404
+
+
+def test_server_side_apply_with_python_dynamic_client(kube, tmp_path):
+    from tests.fakekube.pyclient import dynamic_client
+
+    dyn = dynamic_client(kube, tmp_path / "cache.json")
+    res = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+    out = dyn.server_side_apply(res, body=deployment(), field_manager="dyn", namespace="default")
+    assert out.metadata.managedFields[0].manager == "dyn"
+    changed = deployment()
+    changed["spec"]["replicas"] = 7
+    with pytest.raises(Exception) as conflict:
+        dyn.server_side_apply(res, body=changed, field_manager="other", namespace="default")
+    assert getattr(conflict.value, "status", None) == 409
+    out = dyn.server_side_apply(res, body=changed, field_manager="other", namespace="default", force_conflicts=True)
+    assert out.spec.replicas == 7
