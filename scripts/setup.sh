@@ -11,9 +11,15 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   echo "meshctl needs Python 3.11 or newer (found: $("$python" --version 2>&1))" >&2
   exit 1
 fi
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+quietly() {  # run a setup step; show its output only when it fails
+  if ! "$@" >"$log" 2>&1; then cat "$log" >&2; echo "setup failed: $*" >&2; exit 1; fi
+}
 if [ ! -x "$venv/bin/python" ]; then
-  "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  echo "Creating $venv ..." >&2
+  quietly "$python" -m venv "$venv"
+  quietly "$venv/bin/python" -m pip install --upgrade pip
 fi
 stamp="$venv/.meshctl-installed${extra:+-$extra}"
 want="$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1)"
@@ -21,7 +27,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   spec="$root"
   [ -n "$extra" ] && spec="$root[$extra]"
   # compat mode puts the checkout on sys.path through a .pth file: no import hook to pay for at start-up
-  "$venv/bin/python" -m pip install --quiet -e "$spec" --config-settings editable_mode=compat
+  echo "Installing meshctl${extra:+ with its $extra tools} into $venv ..." >&2
+  quietly "$venv/bin/python" -m pip install -e "$spec" --config-settings editable_mode=compat
   echo "$want" > "$stamp"
 fi
 export PATH="$venv/bin:$PATH"
