@@ -119,3 +119,23 @@ def test_kubectl_plugin_name_shows_in_usage(tmp_path):
         pytest.skip("kubectl-mesh console script not installed in this environment")
     r = subprocess.run([str(plugin), "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.startswith("Usage: kubectl mesh ")
+
+
+def test_root_help_summaries_match_each_commands_own_help():
+    import importlib
+
+    import typer
+
+    from meshctl.cli.app import COMMANDS
+
+    for name, (module, summary) in COMMANDS.items():
+        command = typer.main.get_command(importlib.import_module(module).app)
+        assert command.get_short_help_str(limit=500) == summary, name
+
+
+def test_help_loads_no_command_module():
+    r = run_module("--help")
+    assert r.returncode == 0
+    code = "import sys, meshctl.cli.app as a; a.run(['--help']); print(sorted(m for m in sys.modules if m.startswith('meshctl.cli.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout
+    assert out.strip().splitlines()[-1] == "['meshctl.cli.app', 'meshctl.cli.common', 'meshctl.cli.options']"

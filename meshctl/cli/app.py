@@ -6,14 +6,16 @@ the documented exit code; a traceback only with ``MESHCTL_DEBUG=1``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
-from meshctl.cli import completion, snapshot, version
 from meshctl.cli.common import completion_var
+from meshctl.cli.options import HELP_OPTIONS
 from meshctl.errors import ExitCode, MeshctlError
 
 # typer 0.26-0.28 (pinned in pyproject.toml) carries its own copy of click; its errors live here.
@@ -25,18 +27,44 @@ Read commands take their state from exactly one source: the live cluster(s) (--k
 --context), manifests (-f), or a snapshot (--snapshot).
 """
 
+# Every command: its module (holding a Typer `app`) and the one-line summary the root help shows.
+# Modules load only when their command runs, so start-up cost stays flat as commands are added;
+# a test checks each summary against the command's own help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "version": ("meshctl.cli.version",
+                "Show meshctl's version and, from the cluster(s), the control-plane versions per revision."),
+    "snapshot": ("meshctl.cli.snapshot", "Capture cluster state for later, offline use, and inspect snapshots."),
+    "completion": ("meshctl.cli.completion", "Print a shell completion script."),
+}
+
+
+class LazyCommands(TyperGroup):
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        entry = COMMANDS.get(name)
+        if entry is None:
+            return None
+        command = typer.main.get_command(importlib.import_module(entry[0]).app)
+        command.name = name
+        return command
+
+    def format_commands(self, ctx, formatter):
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
+
+
 app = typer.Typer(
     name="meshctl",
+    cls=LazyCommands,
     help=HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings=HELP_OPTIONS,
 )
-app.add_typer(version.app)
-app.add_typer(snapshot.app, name="snapshot")
-app.add_typer(completion.app)
 
 
 def _show_version(value: bool) -> None:

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer()
+from meshctl.cli.options import command_app
+
+app = command_app()
 
 
 class Shell(str, Enum):

@@ -8,6 +8,15 @@ import typer
 
 SOURCE = "Source"
 OUTPUT = "Output"
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
+
+def command_app(**settings) -> typer.Typer:
+    """A Typer app for one command family, with meshctl's settings: plain help text (no rich
+    rendering to import), -h/--help, and errors left to meshctl's single exit point."""
+    return typer.Typer(rich_markup_mode=None, add_completion=False, pretty_exceptions_enable=False,
+                       context_settings=HELP_OPTIONS, **settings)
+
 
 Kubeconfig = Annotated[
     Optional[str],

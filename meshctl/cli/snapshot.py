@@ -8,7 +8,8 @@ import typer
 
 from meshctl.cli import options as opt
 
-app = typer.Typer(help="Capture cluster state for later, offline use, and inspect snapshots.", no_args_is_help=True)
+app = opt.command_app(help="Capture cluster state for later, offline use, and inspect snapshots.",
+                      no_args_is_help=True)
 
 
 @app.command("save")

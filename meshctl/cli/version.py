@@ -8,7 +8,7 @@ import typer
 
 from meshctl.cli import options as opt
 
-app = typer.Typer()
+app = opt.command_app()
 
 
 @app.command("version")
