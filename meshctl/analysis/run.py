@@ -1,0 +1,95 @@
+"""Run analyzers over one or more clusters and collect their messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshctl.analysis.framework import Analyzer, Context, MultiClusterAnalyzer, all_analyzers
+from meshctl.analysis.messages import Message, MessageType, register
+from meshctl.errors import UsageError
+from meshctl.kube.kinds import ALL_KINDS
+from meshctl.kube.state import ClusterState
+from meshctl.mesh import labels as L
+
+INTERNAL_ERROR = "IST0001"
+
+
+@dataclass
+class AnalysisResult:
+    messages: list[Message] = field(default_factory=list)  # before suppression and thresholds
+    resources: int = 0  # objects analyzed, over all clusters
+    unknown: set[str] = field(default_factory=set)  # kinds some source could not provide
+
+
+def select_analyzers(names: Iterable[str] = ()) -> list[type[Analyzer]]:
+    """Every analyzer, or those named (Istio's metadata names; a family prefix such as
+    ``virtualservice`` selects the whole family)."""
+    available = all_analyzers()
+    wanted = list(names)
+    if not wanted:
+        return available
+    chosen: list[type[Analyzer]] = []
+    for name in wanted:
+        match = [a for a in available if a.name == name or a.name.split(".")[0] == name]
+        if not match:
+            raise UsageError(f"unknown analyzer {name!r}", hint="list them with 'meshctl analyze --list-analyzers'")
+        chosen += [a for a in match if a not in chosen]
+    return chosen
+
+
+def run_analysis(
+    states: Sequence[ClusterState],
+    analyzers: Sequence[type[Analyzer]],
+    *,
+    mesh_config: dict[str, Any] | None = None,
+    mesh_networks: dict[str, Any] | None = None,
+    istio_namespace: str = L.ISTIO_NAMESPACE,
+) -> AnalysisResult:
+    result = AnalysisResult()
+    multi = len(states) > 1
+    contexts = []
+    for state in states:
+        ctx = Context(
+            state,
+            cluster=state.info.cluster if multi else "",
+            mesh_config=mesh_config or {},
+            mesh_networks=mesh_networks or {},
+            istio_namespace=istio_namespace,
+            live=state.info.kind != "files",
+        )
+        contexts.append(ctx)
+        for cls in analyzers:
+            _run_one(ctx, cls, lambda a: a.analyze(ctx))
+        result.resources += sum(len(ctx.resources(k)) for k in ALL_KINDS if ctx.has(k))
+        result.unknown |= ctx.unknown
+    if multi:
+        for cls in analyzers:
+            if issubclass(cls, MultiClusterAnalyzer):
+                _run_one(contexts[0], cls, lambda a: a.analyze_clusters(contexts))
+        for ctx in contexts[1:]:
+            contexts[0].messages.extend(ctx.messages)
+            ctx.messages.clear()
+    for ctx in contexts:
+        result.messages.extend(ctx.messages)
+    return result
+
+
+def _run_one(ctx: Context, cls: type[Analyzer], call) -> None:
+    """Run one analyzer; a bug in it becomes an IST0001 message, not a crash of the whole run."""
+    ctx.current = cls.name
+    try:
+        call(cls())
+    except Exception as err:  # noqa: BLE001 - reported as Istio does, as an internal error message
+        from meshctl.analysis.messages import MESSAGE_TYPES
+
+        ctx.messages.append(Message(type=MESSAGE_TYPES[INTERNAL_ERROR], origin=f"Analyzer {cls.name}",
+                                    text=MESSAGE_TYPES[INTERNAL_ERROR].template.format(
+                                        f"analyzer {cls.name} failed: {type(err).__name__}: {err}"),
+                                    cluster=ctx.cluster, analyzer=cls.name))
+    finally:
+        ctx.current = ""
+
+
+__all__ = ["AnalysisResult", "MessageType", "register", "run_analysis", "select_analyzers"]
