@@ -43,19 +43,20 @@ def run_analysis(
     states: Sequence[ClusterState],
     analyzers: Sequence[type[Analyzer]],
     *,
-    mesh_config: dict[str, Any] | None = None,
-    mesh_networks: dict[str, Any] | None = None,
+    mesh_configs: Sequence[tuple[dict[str, Any], dict[str, Any]]] | None = None,
     istio_namespace: str = L.ISTIO_NAMESPACE,
 ) -> AnalysisResult:
+    """Run ``analyzers`` over each state; ``mesh_configs`` gives each state's (mesh config, mesh networks)."""
     result = AnalysisResult()
     multi = len(states) > 1
     contexts = []
-    for state in states:
+    for i, state in enumerate(states):
+        mesh_config, mesh_networks = mesh_configs[i] if mesh_configs else ({}, {})
         ctx = Context(
             state,
             cluster=state.info.cluster if multi else "",
-            mesh_config=mesh_config or {},
-            mesh_networks=mesh_networks or {},
+            mesh_config=mesh_config,
+            mesh_networks=mesh_networks,
             istio_namespace=istio_namespace,
             live=state.info.kind != "files",
         )

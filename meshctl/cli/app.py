@@ -31,6 +31,10 @@ Read commands take their state from exactly one source: the live cluster(s) (--k
 # Modules load only when their command runs, so start-up cost stays flat as commands are added;
 # a test checks each summary against the command's own help.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("meshctl.cli.analyze",
+                "Analyze Istio, Gateway API and inference configuration for problems (istioctl-compatible codes)."),
+    "validate": ("meshctl.cli.validate",
+                 "Validate manifests against Istio's and Gateway API's schemas, without a cluster."),
     "version": ("meshctl.cli.version",
                 "Show meshctl's version and, from the cluster(s), the control-plane versions per revision."),
     "snapshot": ("meshctl.cli.snapshot", "Capture cluster state for later, offline use, and inspect snapshots."),
@@ -95,6 +99,21 @@ def root(
         logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
 
 
+# Boolean flags that istioctl users write Go-style (`--use-kube=false`); click flags take no value.
+GO_STYLE_BOOLEANS = ("use-kube", "remote")
+
+
+def normalize_go_booleans(argv: list[str]) -> list[str]:
+    """``--use-kube=false`` -> ``--no-use-kube``, ``--use-kube=true`` -> ``--use-kube``."""
+    out = []
+    for arg in argv:
+        name, sep, value = arg.partition("=")
+        if sep and name.startswith("--") and name[2:] in GO_STYLE_BOOLEANS and value.lower() in ("true", "false"):
+            arg = name if value.lower() == "true" else f"--no-{name[2:]}"
+        out.append(arg)
+    return out
+
+
 def prog_name() -> str:
     """``kubectl mesh`` when run as the kubectl plugin, else ``meshctl``."""
     base = os.path.basename(sys.argv[0]) if sys.argv else ""
@@ -116,7 +135,8 @@ def run(argv: list[str] | None = None) -> int:
 
         completion_init()  # the shell asks for completions: register typer's shell handlers
     try:
-        result = app(args=argv, prog_name=name, standalone_mode=False)
+        args = normalize_go_booleans(sys.argv[1:] if argv is None else argv)
+        result = app(args=args, prog_name=name, standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
     except MeshctlError as err:
         if debug:

@@ -24,3 +24,12 @@ def emit(text: str) -> None:
 def completion_var(prog_name: str) -> str:
     """The variable a shell sets to ask for completions (``_MESHCTL_COMPLETE``)."""
     return "_{}_COMPLETE".format(prog_name.replace(" ", "_").replace("-", "_").upper())
+
+
+def show_outcome(stdout: str, notes: list[str]) -> None:
+    """Results on stdout, notes (summaries, skipped input) on stderr."""
+    from meshctl.render.console import print_err
+
+    emit(stdout)
+    for note in notes:
+        print_err(note)

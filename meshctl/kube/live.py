@@ -61,6 +61,7 @@ class KubeconfigInfo:
     paths: str
     contexts: tuple[str, ...]
     current: str
+    namespaces: tuple[tuple[str, str], ...] = ()  # (context, its default namespace)
 
 
 def read_kubeconfig(kubeconfig: str | None = None) -> KubeconfigInfo:
@@ -89,9 +90,12 @@ def read_kubeconfig(kubeconfig: str | None = None) -> KubeconfigInfo:
             f"kubeconfig {paths}: cannot parse: {_first_line(err)}",
             hint="check the file with 'kubectl config view'",
         ) from None
-    names = tuple(c.get("name", "") for c in contexts or [] if isinstance(c, dict))
+    entries = [c for c in contexts or [] if isinstance(c, dict)]
+    names = tuple(c.get("name", "") for c in entries)
     current = active.get("name", "") if isinstance(active, dict) else ""
-    return KubeconfigInfo(paths, names, current)
+    namespaces = tuple((c.get("name", ""), str((c.get("context") or {}).get("namespace") or "default"))
+                       for c in entries)
+    return KubeconfigInfo(paths, names, current, namespaces)
 
 
 def _first_line(err: BaseException) -> str:
@@ -137,6 +141,7 @@ class ApiConnection:
                 hint="check the context's cluster and user entries with 'kubectl config view'",
             ) from None
         self.server = redact_url(self.client.configuration.host)
+        self.namespace = dict(info.namespaces).get(self.context, "default")  # the context's default namespace
         self.requests = 0
 
     def _unreachable(self, why: str) -> ClusterUnavailableError:

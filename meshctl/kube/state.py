@@ -169,3 +169,31 @@ class IndexedObjects:
     def __iter__(self):
         for items in self._by_kind.values():
             yield from items
+
+
+class OverlayState:
+    """``top``'s objects over ``base``'s: an object in ``top`` replaces the one with the same identity.
+
+    Used to analyze files against a live cluster (or a snapshot), and to add default objects under
+    files in offline analysis.
+    """
+
+    def __init__(self, base: ClusterState, top: ClusterState) -> None:
+        self.base = base
+        self.top = top
+        self.info = base.info
+
+    def serves(self, kind: Kind) -> bool:
+        return self.base.serves(kind) or bool(self.top.list(kind))
+
+    def list(self, kind: Kind, namespace: str | None = None, *, labels: Mapping[str, str] | None = None):
+        mine = self.top.list(kind, namespace, labels=labels)
+        below = self.base.list(kind, namespace, labels=labels) if self.base.serves(kind) else []
+        replaced = {r.key for r in mine}
+        return [r for r in below if r.key not in replaced] + mine
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> Resource | None:
+        found = self.top.get(kind, name, namespace)
+        if found is None and self.base.serves(kind):
+            found = self.base.get(kind, name, namespace)
+        return found
