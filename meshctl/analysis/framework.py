@@ -127,6 +127,10 @@ class Context:
                 cache[key] = []
         return cache[key]
 
+    def objects_read(self) -> int:
+        """How many objects the analyzers read (the kinds no analyzer asked for were never loaded)."""
+        return sum(len(items) for items in self.__dict__.get("_cache", {}).values())
+
     def has(self, kind: Kind) -> bool:
         """Whether the source could say anything about this kind (an empty answer still counts)."""
         self._all(kind)

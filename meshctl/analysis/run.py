@@ -9,7 +9,6 @@ from typing import Any
 from meshctl.analysis.framework import Analyzer, Context, MultiClusterAnalyzer, all_analyzers
 from meshctl.analysis.messages import Message, MessageType, register
 from meshctl.errors import UsageError
-from meshctl.kube.kinds import ALL_KINDS
 from meshctl.kube.state import ClusterState
 from meshctl.mesh import labels as L
 
@@ -63,7 +62,7 @@ def run_analysis(
         contexts.append(ctx)
         for cls in analyzers:
             _run_one(ctx, cls, lambda a: a.analyze(ctx))
-        result.resources += sum(len(ctx.resources(k)) for k in ALL_KINDS if ctx.has(k))
+        result.resources += ctx.objects_read()
         result.unknown |= ctx.unknown
     if multi:
         for cls in analyzers:
