@@ -159,11 +159,12 @@ def test_live_cluster_with_files_overlaid(cli, tmp_path):
     from tests.fakekube import FakeKube, write_kubeconfig
 
     with FakeKube(name="c1") as kube:
-        kube.add({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-                  "metadata": {"name": "virtualservices.networking.istio.io"},
-                  "spec": {"group": "networking.istio.io", "scope": "Namespaced",
-                           "names": {"kind": "VirtualService", "plural": "virtualservices"},
-                           "versions": [{"name": "v1", "served": True, "storage": True}]}})
+        for kind, plural in (("VirtualService", "virtualservices"), ("Gateway", "gateways")):
+            kube.add({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                      "metadata": {"name": f"{plural}.networking.istio.io"},
+                      "spec": {"group": "networking.istio.io", "scope": "Namespaced",
+                               "names": {"kind": kind, "plural": plural},
+                               "versions": [{"name": "v1", "served": True, "storage": True}]}})
         kube.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}})
         live_vs = yaml.safe_load(BROKEN_VS.split("---\n")[1])
         kube.add(live_vs)

@@ -76,3 +76,97 @@ def test_dump_keeps_key_order_and_writes_no_anchors():
     shared = {"a": 1}
     text = dump({"z": shared, "a": shared})
     assert text.index("z:") < text.index("a:") and "&" not in text and "*" not in text
+
+
+# -- the fast path gives exactly what the libyaml path gives, or steps aside ----------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from meshctl.errors import InputError  # noqa: E402
+from meshctl.kube.files import _parse_with_libyaml  # noqa: E402
+from meshctl.kube.yamlio import fast_documents  # noqa: E402
+from tests.conftest import DEMO, UPSTREAM  # noqa: E402
+
+TRICKY = [
+    "a: 1\n", "# c\n---\na: 1\n---\nb: 2\n", "---\n# x\n\na: 1\n...\n", "a: yes\n", "a: 'yes'\n", "a: 0755\n",
+    "ports: [80, 443, 0]\n", "on: push\n", "- on\n", "a: 1.30\n", "a: 0.5\n", "a: !!str 1\n", "a: x # no\n",
+    "desc: turn it on now\n", "a: 1_000\n", "a: 1_000.5\n", "a: 0b11\n", "a: _1\n", "x: &a {b: 1}\ny:\n  <<: *a\n",
+    "a: '0755'\n", "a: 8080\n", "a: [0, 01]\n", "---\n---\na: 1\n", "a: 2024-01-01\n", "a: 1e3\n", "a: ~\nb: null\n",
+    "a: .inf\n", "a: |\n  no\n  yes\n", "a: >\n  folded\n  text\n", "k: {x: y}\n", "k: [y, n]\n", "'on': 1\n",
+    "a: \"\\u00e9\"\n", "a: 0x1F\n", "a: 1:30\n", "a: =\n", "a:\n- b: 1\n  c: [1, 2]\n", "a: -1\nb: +1\n",
+    "a: 1.0e+3\n", "a: True\nb: FALSE\n", "a: 0o17\n", "list: []\nmap: {}\n", "a: b\n---\n",
+]
+
+
+def libyaml(text):
+    return [(d.data, d.location.line) for d in _parse_with_libyaml(text, "t")]
+
+
+def agrees(text):
+    fast = fast_documents(text)
+    if fast is None:
+        return True  # stepped aside
+    expected = libyaml(text)
+    return [(d, line) for d, line in fast if d is not None] == expected
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_fast_path_agrees_or_steps_aside_on_tricky_yaml(text):
+    assert agrees(text), (fast_documents(text), libyaml(text))
+
+
+def test_fast_path_is_taken_for_ordinary_manifests():
+    text = "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: b}\nspec:\n  ports:\n  - port: 80\n"
+    assert fast_documents(text) == [(libyaml(text)[0][0], 1)]
+
+
+def test_fast_path_agrees_on_the_demo_snapshot_and_upstream_bundles():
+    texts = [p.read_text() for p in sorted(DEMO.rglob("*.yaml"))]
+    if UPSTREAM.is_dir():
+        texts += [p.read_text() for p in UPSTREAM.glob("*.yaml")]
+    taken = 0
+    for text in texts:
+        fast = fast_documents(text, need_list_lines=False)
+        if fast is None:
+            continue
+        taken += 1
+        expected = libyaml(text)
+        got = []
+        for data, line in fast:
+            if data is None:
+                continue
+            if isinstance(data, dict) and str(data.get("kind", "")).endswith("List") and "items" in data:
+                got += [item for item in data["items"] or []]
+            else:
+                got.append(data)
+        assert got == [d for d, _ in expected]
+    assert taken > len(texts) // 2, "the fast path should serve most real files"
+
+
+scalars = st.one_of(
+    st.sampled_from(["y", "n", "yes", "no", "on", "off", "0755", "0o7", "0x1F", "1_000", "1e3", "2024-01-01",
+                     "~", "null", "true", "False", "1:30", "=", "<<", "-", ".5", "+1", "0", "08"]),
+    st.text(alphabet="abcxyz019 _-.:/'\"#", max_size=12),
+    st.integers(-1000, 1000),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.text(alphabet="abk-_", min_size=1, max_size=5), scalars, max_size=4),
+                min_size=1, max_size=4))
+def test_fast_path_agrees_on_generated_plain_yaml(docs):
+    # Written by hand as plain scalars (no quoting), the way people write manifests.
+    parts = []
+    for doc in docs:
+        lines = [f"{k}: {v}" for k, v in doc.items()] or ["{}"]
+        parts.append("\n".join(lines) + "\n")
+    text = "---\n".join(parts)
+    try:
+        expected = libyaml(text)
+    except InputError:
+        assert fast_documents(text) is None, "text libyaml refuses must not pass the fast way"
+        return
+    fast = fast_documents(text)
+    if fast is not None:
+        assert [(d, line) for d, line in fast if d is not None] == expected

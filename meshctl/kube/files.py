@@ -18,7 +18,7 @@ from typing import Any
 from meshctl.errors import InputError, UsageError
 from meshctl.kube.kinds import REGISTRY, Kind
 from meshctl.kube.state import IndexedObjects, Location, Resource, SourceInfo
-from meshctl.kube.yamlio import kubernetes_loader
+from meshctl.kube.yamlio import fast_documents, kubernetes_loader
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,31 @@ class Document:
     location: Location
 
 
-def parse_yaml_documents(text: str, name: str) -> Iterator[Document]:
+def _is_list(data: Any) -> bool:
+    return isinstance(data, dict) and str(data.get("kind", "")).endswith("List") and "items" in data
+
+
+def parse_yaml_documents(text: str, name: str, *, item_lines: bool = True) -> Iterator[Document]:
     """Yield each document of a YAML (or JSON) text with the line it starts on.
 
-    ``kind: List`` documents are expanded into their items, each with its own line.
+    ``kind: List`` documents are expanded into their items, each with its own line (with
+    ``item_lines=False`` items get the List's line, which lets List files take the fast path).
     """
+    fast = fast_documents(text, need_list_lines=item_lines)
+    if fast is not None:
+        for data, line in fast:
+            if data is None:
+                continue
+            if _is_list(data):
+                for item in data.get("items") or []:
+                    yield Document(item, Location(name, line))
+            else:
+                yield Document(data, Location(name, line))
+        return
+    yield from _parse_with_libyaml(text, name)
+
+
+def _parse_with_libyaml(text: str, name: str) -> Iterator[Document]:
     import yaml
 
     loader = None
@@ -52,7 +72,7 @@ def parse_yaml_documents(text: str, name: str) -> Iterator[Document]:
             line = getattr(loader, "doc_line", 1)
             if data is None:
                 continue
-            if isinstance(data, dict) and str(data.get("kind", "")).endswith("List") and "items" in data:
+            if _is_list(data):
                 item_lines = getattr(loader, "item_lines", [])
                 for i, item in enumerate(data.get("items") or []):
                     item_line = item_lines[i] if i < len(item_lines) else line

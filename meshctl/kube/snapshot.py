@@ -151,7 +151,7 @@ class SnapshotState:
         resources: list[Resource] = []
         if raw is not None:
             name = f"{self.info.label}/{rel}"
-            for doc in parse_yaml_documents(decode(raw, name), name):
+            for doc in parse_yaml_documents(decode(raw, name), name, item_lines=False):
                 resources.append(_snapshot_resource(doc.data, kind, name))
         self._objects.set_kind(kind, resources)
 

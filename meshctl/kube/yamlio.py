@@ -40,8 +40,11 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 TRUE_WORDS = frozenset("y Y yes Yes YES true True TRUE on On ON".split())
 BOOL_RE = re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
 # Go's strconv.ParseInt(s, 0, 64) after go-yaml drops underscores: 0b, 0o, 0x, legacy 0-octal, decimal.
-INT_RE = re.compile(r"^[-+]?(?:0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|0[0-7_]*|[1-9][0-9_]*)$")
-FLOAT_RE = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+# go-yaml drops underscores before trying a number, so they may stand anywhere among the digits.
+INT_RE = re.compile(r"^[-+]?_*(?:0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|0[0-7_]*|[1-9][0-9_]*)$")
+FLOAT_RE = re.compile(
+    r"^(?:[-+]?_*(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
 NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
 LEGACY_OCTAL_RE = re.compile(r"^[-+]?0[0-7]+$")
 
@@ -57,8 +60,8 @@ def kubernetes_resolver():
     KubernetesResolver.yaml_implicit_resolvers = {}
     implicit = (
         (BOOL_TAG, BOOL_RE, "yYnNtTfFoO"),
-        (INT_TAG, INT_RE, "-+0123456789"),
-        (FLOAT_TAG, FLOAT_RE, "-+.0123456789"),
+        (INT_TAG, INT_RE, "-+_0123456789"),
+        (FLOAT_TAG, FLOAT_RE, "-+_.0123456789"),
         (NULL_TAG, NULL_RE, ["~", "n", "N", ""]),
         (MERGE_TAG, re.compile(r"^<<$"), "<"),
     )
@@ -101,7 +104,7 @@ def kubernetes_loader():
             return int(text, 0)
 
         def construct_yaml_float(self, node):
-            text = self.construct_scalar(node).lower()
+            text = self.construct_scalar(node).lower().replace("_", "")
             if text.endswith(".inf"):
                 return float("-inf") if text.startswith("-") else float("inf")
             if text == ".nan":
@@ -237,3 +240,135 @@ def dump(data: Any) -> str:
 
     return yaml.dump(data, Dumper=kubernetes_dumper(), sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=120)
+
+
+# -- the fast path ---------------------------------------------------------------------------
+#
+# yaml-rs (Rust) parses Kubernetes YAML about 8x faster than libyaml + PyYAML's constructor, but it
+# follows YAML 1.2, which reads a few plain scalars differently from Kubernetes (`yes`/`on`/`y` stay
+# strings, `0755` is decimal, `0b1`/`1_000` are strings, `<<` does not merge) and accepts tabs as
+# indentation. A text keeps the fast result only when none of those occurs in it (checked in the text
+# and in the parsed values); anything else, and any fast-path error, takes the libyaml path, which
+# also gives the precise error messages.
+
+# Plain scalars YAML 1.2 reads as strings but Kubernetes as booleans (checked after parsing).
+_BOOL_WORDS = frozenset("y Y n N yes Yes YES no No NO on On ON off Off OFF".split())
+# Leading-zero integers parse as decimal in YAML 1.2 but octal in Kubernetes; they can only be seen
+# in the text. These are the places a plain number can start.
+_LEADING_ZERO_PREFIXES = (": 0", ":0", "- 0", "[0", ", 0", ",0", ": +0", ": -0", "- +0", "- -0")
+_TAG = re.compile(r"(?:^|[ \t\[{,])![!<\w]", re.MULTILINE)
+_LIST_KIND = re.compile(r"^kind:[ \t]*['\"]?\w*List['\"]?[ \t]*$", re.MULTILINE)
+_MAX_REPLAYED = MAX_EXPANDED_NODES
+
+
+def _text_is_portable(text: str) -> bool:
+    """No tab indentation, directive, tag, merge key or leading-zero number in the text."""
+    if "\n\t" in text or text.startswith(("\t", "%")) or "\n%" in text or "<<" in text:
+        return False
+    if "!" in text and _TAG.search(text):
+        return False
+    for prefix in _LEADING_ZERO_PREFIXES:
+        at = text.find(prefix)
+        while at != -1:
+            after = at + len(prefix)
+            if after < len(text) and text[after].isdigit():
+                return False
+            at = text.find(prefix, after)
+    return True
+
+
+def _values_are_portable(data: Any) -> bool:
+    """No string key or value that Kubernetes would read as a boolean (``yes``, ``on``, ``y``…).
+
+    A quoted ``"yes"`` is sent the slow way too: after parsing, quoting cannot be seen.
+    """
+    strings: list[str] = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            strings.extend(k for k in item if isinstance(k, str))
+            values = item.values()
+        elif isinstance(item, list):
+            values = item
+        else:
+            continue
+        for value in values:
+            if isinstance(value, str):
+                strings.append(value)
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+    return _BOOL_WORDS.isdisjoint(strings)
+
+
+@cache
+def _yaml_rs():
+    try:
+        import yaml_rs
+    except ImportError:  # optional: without it every text takes the libyaml path
+        return None
+    return yaml_rs
+
+
+def _document_lines(text: str) -> list[int]:
+    """The line each document's content starts on, splitting at ``---`` lines as kubectl does."""
+    separators = [0] if text.startswith("---") else []
+    at = text.find("\n---")
+    while at != -1:
+        separators.append(at + 1)
+        at = text.find("\n---", at + 1)
+    separators = [p for p in separators if text[p + 3:p + 4] in ("", "\n", " ", "\t", "\r")]
+    # Segments: before the first separator (a document only if it has content), then after each.
+    bounds = [(0, separators[0] if separators else len(text), False)]
+    for i, start in enumerate(separators):
+        end = separators[i + 1] if i + 1 < len(separators) else len(text)
+        bounds.append((text.find("\n", start) + 1 if text.find("\n", start) != -1 else end, end, True))
+    lines = []
+    counted_to, line = 0, 1  # count newlines incrementally: documents come in order
+    for start, end, explicit in bounds:
+        first = _first_content(text, start, end)
+        if first is None and not explicit:
+            continue
+        offset = first if first is not None else start
+        line += text.count("\n", counted_to, offset)
+        counted_to = offset
+        lines.append(line)
+    return lines
+
+
+def _first_content(text: str, start: int, end: int) -> int | None:
+    """Offset of the first line in [start, end) that is neither blank nor a comment."""
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        line_end = end if nl == -1 else nl
+        stripped = text[pos:line_end].strip()
+        if stripped and not stripped.startswith("#"):
+            return pos
+        pos = line_end + 1
+    return None
+
+
+def fast_documents(text: str, *, need_list_lines: bool = True) -> list[tuple[Any, int]] | None:
+    """``[(document, start line)]`` through yaml-rs, or None when this text must take the libyaml path."""
+    yaml_rs = _yaml_rs()
+    if yaml_rs is None or not _text_is_portable(text) or (need_list_lines and _LIST_KIND.search(text)):
+        return None
+    try:
+        data = yaml_rs.loads(
+            text,
+            parse_datetime=False,
+            alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=_MAX_REPLAYED, max_replay_stack_depth=MAX_DEPTH),
+            duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.LastWins,
+        )
+    except Exception:  # noqa: BLE001 - any doubt goes to the libyaml path, which explains errors well
+        return None
+    if not _values_are_portable(data):
+        return None
+    lines = _document_lines(text)
+    docs = [data] if len(lines) <= 1 else data
+    if len(lines) <= 1:
+        lines = lines or [1]
+    if not isinstance(docs, list) or len(docs) != len(lines):
+        return None
+    return list(zip(docs, lines))
