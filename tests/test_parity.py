@@ -107,3 +107,15 @@ def test_files_give_the_same_objects_as_the_snapshot(cli, tmp_path, cluster):
             assert [r.raw for r in a.list(kind)] == [r.raw for r in b.list(kind)], kind.resource
         else:
             assert b.list(kind) == [], "files hold nothing of a kind the cluster does not serve"
+
+
+def test_analyze_is_identical_from_snapshot_and_live(cli, live_snapshot):
+    _, version_args, _ = live_snapshot
+    live_args = ["analyze", "-A", "-o", "json", *version_args[1:]]
+    from_live = cli(*live_args)
+    from_snapshot = cli("analyze", "-A", "-o", "json", "--snapshot", str(DEMO))
+    assert from_live.code == from_snapshot.code == 79
+    live_messages = json.loads(from_live.out)
+    snapshot_messages = json.loads(from_snapshot.out)
+    assert live_messages == snapshot_messages  # clusters named by istiod's CLUSTER_ID in both
+    assert any(m["code"] == "IST0101" for m in snapshot_messages)

@@ -43,9 +43,11 @@ def run_analysis(
     analyzers: Sequence[type[Analyzer]],
     *,
     mesh_configs: Sequence[tuple[dict[str, Any], dict[str, Any]]] | None = None,
+    cluster_names: Sequence[str] | None = None,
     istio_namespace: str = L.ISTIO_NAMESPACE,
 ) -> AnalysisResult:
-    """Run ``analyzers`` over each state; ``mesh_configs`` gives each state's (mesh config, mesh networks)."""
+    """Run ``analyzers`` over each state; ``mesh_configs`` gives each state's (mesh config, mesh
+    networks) and ``cluster_names`` the names messages carry when several clusters are analyzed."""
     result = AnalysisResult()
     multi = len(states) > 1
     contexts = []
@@ -53,7 +55,7 @@ def run_analysis(
         mesh_config, mesh_networks = mesh_configs[i] if mesh_configs else ({}, {})
         ctx = Context(
             state,
-            cluster=state.info.cluster if multi else "",
+            cluster=(cluster_names[i] if cluster_names else state.info.cluster) if multi else "",
             mesh_config=mesh_config,
             mesh_networks=mesh_networks,
             istio_namespace=istio_namespace,

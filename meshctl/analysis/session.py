@@ -13,6 +13,7 @@ from meshctl.analysis.meshconfig import DEFAULT_MESH_CONFIG, default_objects, fr
 from meshctl.analysis.run import run_analysis, select_analyzers
 from meshctl.errors import ExitCode, UsageError
 from meshctl.kube.state import ClusterState, OverlayState
+from meshctl.mesh.controlplane import name_clusters
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,10 @@ def run_request(req: AnalyzeRequest) -> AnalyzeOutcome:
     notes: list[str] = []
     states, from_cluster_ = _states(req, notes)
     configs = _mesh_configs(req, states, from_cluster_)
-    result = run_analysis(states, analyzers, mesh_configs=configs, istio_namespace=req.istio_namespace)
+    # Clusters go by Istio's name for them (istiod's CLUSTER_ID) wherever the state came from.
+    names = name_clusters(states, None, req.istio_namespace) if from_cluster_ else None
+    result = run_analysis(states, analyzers, mesh_configs=configs, cluster_names=names,
+                          istio_namespace=req.istio_namespace)
     namespace = _namespace_filter(req, states, from_cluster_)
     relevant = filter_messages(result.messages, suppressions=rules, namespace=namespace)
     visible = [m for m in relevant if m.level >= shown]
