@@ -8,3 +8,11 @@ set -x
 meshctl version --snapshot "$demo"
 meshctl snapshot show "$demo"
 meshctl snapshot show "$demo" --context cluster1 --kind gateways.gateway.networking.k8s.io
+# The demo has planted problems, so analyze exits 79 ("issues found"); anything else is a failure.
+meshctl analyze --snapshot "$demo" -A && status=0 || status=$?
+{ set +x; } 2>/dev/null
+if [ "$status" -ne 79 ]; then
+  echo "meshctl analyze exited $status; expected 79 (the demo's planted problems)" >&2
+  exit 1
+fi
+echo "demo done: meshctl analyze found the demo's planted problems (exit 79, as expected)" >&2
