@@ -175,3 +175,10 @@ def test_live_cluster_with_files_overlaid(cli, tmp_path):
         fixed.write_text(BROKEN_VS.replace("[edge/missing]", "[mesh]"))
         r = run(cli, "--kubeconfig", str(kc), "-A", "--use-kube", str(fixed))
         assert r.code == 0, r.out + r.err  # the file replaced the live object with the same identity
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_demo_snapshot_golden_in_every_format(cli, golden, fmt):
+    r = cli("analyze", "--snapshot", str(DEMO), "-o", fmt)
+    assert r.code == 79
+    golden(f"analyze-demo.{fmt}", r.out)

@@ -44,3 +44,11 @@ def test_reading_files_never_imports_the_kubernetes_client(tmp_path):
     manifest.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
     mods = top_level(imported_modules("snapshot", "save", str(tmp_path / "out"), "-f", str(manifest)))
     assert "kubernetes" not in mods and "yaml" in mods
+
+
+def test_analyzing_files_never_imports_the_kubernetes_client(tmp_path):
+    manifest = tmp_path / "vs.yaml"
+    manifest.write_text("apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a}\n"
+                        "spec: {hosts: [a], gateways: [missing]}\n")
+    mods = top_level(imported_modules("analyze", "-f", str(manifest)))
+    assert "kubernetes" not in mods and "urllib3" not in mods

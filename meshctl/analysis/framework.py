@@ -63,23 +63,20 @@ def analyzer(cls: type[Analyzer]) -> type[Analyzer]:
 
 
 def all_analyzers() -> list[type[Analyzer]]:
-    from meshctl.analysis import analyzers  # noqa: F401 - importing registers every analyzer
+    import importlib
 
+    importlib.import_module("meshctl.analysis.analyzers")  # importing registers every analyzer
     return sorted(ANALYZERS, key=lambda a: a.name)
 
 
 def fqdn(host: str, namespace: str, domain: str = DEFAULT_DOMAIN) -> str:
-    """Istio's reading of a short host: ``reviews`` in ``bookinfo`` -> ``reviews.bookinfo.svc.cluster.local``."""
-    if "*" in host or host.endswith("." + domain) or host == domain:
+    """Istio's reading of a short host: a name without dots is a Service in ``namespace``
+    (``reviews`` -> ``reviews.bookinfo.svc.cluster.local``); anything with a dot, and a wildcard
+    (``*``, ``*.example.com``), is taken as written. The test is that of Istio's analyzers
+    (``util.ConvertHostToFQDN``): a leading ``*``, or a dot."""
+    if host.startswith("*") or "." in host:
         return host
-    parts = host.split(".")
-    if len(parts) == 1:
-        return f"{host}.{namespace}.svc.{domain}"
-    if len(parts) == 2:
-        return f"{host}.svc.{domain}"
-    if len(parts) == 3 and parts[2] == "svc":
-        return f"{host}.{domain}"
-    return host
+    return f"{host}.{namespace}.svc.{domain}"
 
 
 def selector_matches(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
@@ -106,6 +103,7 @@ class Context:
     mesh_networks: dict[str, Any] = field(default_factory=dict)
     istio_namespace: str = L.ISTIO_NAMESPACE
     live: bool = False  # the state is a live cluster (or a snapshot of one), not just files
+    multi_cluster: bool = False  # several clusters are analyzed together (MultiClusterAnalyzers compare them)
     messages: list[Message] = field(default_factory=list)
     unknown: set[str] = field(default_factory=set)  # kinds the source could not provide
     current: str = ""  # name of the analyzer running, stamped on messages
@@ -182,27 +180,6 @@ class Context:
     def services_by_host(self) -> dict[str, Resource]:
         """Kubernetes Services by FQDN."""
         return {f"{s.name}.{s.namespace}.svc.{self.domain}": s for s in self._all(K.SERVICE)}
-
-    @cached_property
-    def service_entries_by_host(self) -> dict[str, list[Resource]]:
-        out: dict[str, list[Resource]] = defaultdict(list)
-        for se in self._all(K.SERVICE_ENTRY):
-            for host in se.spec.get("hosts") or []:
-                if isinstance(host, str):
-                    out[host].append(se)
-        return out
-
-    def host_known(self, host: str, namespace: str) -> bool:
-        """Whether a (possibly short or wildcard) host names a Service or ServiceEntry host."""
-        full = fqdn(host, namespace, self.domain)
-        if full in self.services_by_host or full in self.service_entries_by_host or host in self.service_entries_by_host:
-            return True
-        if "*" in full:
-            pattern = full
-            return any(fnmatch.fnmatchcase(h, pattern) for h in self.services_by_host) or any(
-                fnmatch.fnmatchcase(h, pattern) for h in self.service_entries_by_host
-            )
-        return any("*" in h and fnmatch.fnmatchcase(full, h) for h in self.service_entries_by_host)
 
     # -- reporting ----------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ def run_analysis(
             mesh_networks=mesh_networks,
             istio_namespace=istio_namespace,
             live=state.info.kind != "files",
+            multi_cluster=multi,
         )
         contexts.append(ctx)
         for cls in analyzers:
@@ -69,7 +70,11 @@ def run_analysis(
     if multi:
         for cls in analyzers:
             if issubclass(cls, MultiClusterAnalyzer):
+                for ctx in contexts:  # messages about any cluster's objects name this analyzer
+                    ctx.current = cls.name
                 _run_one(contexts[0], cls, lambda a: a.analyze_clusters(contexts))
+                for ctx in contexts:
+                    ctx.current = ""
         for ctx in contexts[1:]:
             contexts[0].messages.extend(ctx.messages)
             ctx.messages.clear()

@@ -87,6 +87,8 @@ def _parse_with_libyaml(text: str, name: str) -> Iterator[Document]:
             f"{where}: invalid YAML: {problem}",
             hint="fix the YAML syntax at that line (indentation, quoting, a stray tab or colon)",
         ) from None
+    except ValueError as err:  # a scalar that looked like a number but is not one
+        raise InputError(f"{name}: invalid value: {err}", hint="quote the value to keep it a string") from None
     except RecursionError:
         raise InputError(
             f"{name}: YAML nested too deeply to read",

@@ -41,9 +41,12 @@ TRUE_WORDS = frozenset("y Y yes Yes YES true True TRUE on On ON".split())
 BOOL_RE = re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
 # Go's strconv.ParseInt(s, 0, 64) after go-yaml drops underscores: 0b, 0o, 0x, legacy 0-octal, decimal.
 # go-yaml drops underscores before trying a number, so they may stand anywhere among the digits.
-INT_RE = re.compile(r"^[-+]?_*(?:0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|0[0-7_]*|[1-9][0-9_]*)$")
+INT_RE = re.compile(
+    r"^[-+]?_*(?:0[bB]_*[01][01_]*|0[oO]_*[0-7][0-7_]*|0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[0-7_]*|[1-9][0-9_]*)$"
+)
 FLOAT_RE = re.compile(
-    r"^(?:[-+]?_*(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    r"^(?:[-+]?(?=[0-9_.]*[0-9])_*(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
 NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
 LEGACY_OCTAL_RE = re.compile(r"^[-+]?0[0-7]+$")
