@@ -119,3 +119,26 @@ def test_analyze_is_identical_from_snapshot_and_live(cli, live_snapshot):
     snapshot_messages = json.loads(from_snapshot.out)
     assert live_messages == snapshot_messages  # clusters named by istiod's CLUSTER_ID in both
     assert any(m["code"] == "IST0101" for m in snapshot_messages)
+
+
+def test_analyze_is_identical_from_files_and_snapshot(cli, tmp_path):
+    """cluster1's objects as plain files (with its mesh config given) give the snapshot's findings."""
+    import yaml
+
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    for f in (DEMO / "cluster1").glob("*.yaml"):
+        if f.name != "meta.yaml":
+            shutil.copy(f, manifests / f.name)
+    configmaps = yaml.safe_load((DEMO / "cluster1" / "configmaps.yaml").read_text())["items"]
+    [mesh] = [c["data"]["mesh"] for c in configmaps if c["metadata"]["name"] == "istio"
+              and c["metadata"]["namespace"] == "istio-system"]
+    (tmp_path / "mesh.yaml").write_text(mesh)
+    from_files = cli("analyze", str(manifests), "-o", "json", "--meshConfigFile", str(tmp_path / "mesh.yaml"))
+    from_snapshot = cli("analyze", "--snapshot", str(DEMO), "--context", "cluster1", "-o", "json")
+    assert from_files.code == from_snapshot.code == 79
+    files_messages = json.loads(from_files.out)
+    assert all(m.pop("reference").startswith(str(manifests)) for m in files_messages)
+    snapshot_messages = json.loads(from_snapshot.out)
+    assert all(m.pop("reference") == "" for m in snapshot_messages)
+    assert files_messages == snapshot_messages
