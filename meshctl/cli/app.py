@@ -35,8 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "Analyze Istio, Gateway API and inference configuration for problems (istioctl-compatible codes)."),
     "validate": ("meshctl.cli.validate",
                  "Validate manifests against Istio's and Gateway API's schemas, without a cluster."),
+    "waypoint": ("meshctl.cli.waypoint", "Manage waypoint proxies (Gateways of class istio-waypoint)."),
     "version": ("meshctl.cli.version",
                 "Show meshctl's version and, from the cluster(s), the control-plane versions per revision."),
+    "namespace": ("meshctl.cli.namespace", "Enroll namespaces in the ambient mesh, or list their enrollment."),
     "snapshot": ("meshctl.cli.snapshot", "Capture cluster state for later, offline use, and inspect snapshots."),
     "completion": ("meshctl.cli.completion", "Print a shell completion script."),
 }
@@ -103,10 +105,18 @@ def root(
 GO_STYLE_BOOLEANS = ("use-kube", "remote")
 
 
+# Options whose value may be left out (`--waypoint` alone means `--waypoint=waypoint`); a value is
+# given with `=`, so a following word stays an argument.
+OPTIONAL_VALUES = {"--waypoint": "waypoint"}
+
+
 def normalize_go_booleans(argv: list[str]) -> list[str]:
-    """``--use-kube=false`` -> ``--no-use-kube``, ``--use-kube=true`` -> ``--use-kube``."""
+    """``--use-kube=false`` -> ``--no-use-kube``, ``--use-kube=true`` -> ``--use-kube``; a bare
+    optional-value flag gets its default value."""
     out = []
     for arg in argv:
+        if arg in OPTIONAL_VALUES:
+            arg = f"{arg}={OPTIONAL_VALUES[arg]}"
         name, sep, value = arg.partition("=")
         if sep and name.startswith("--") and name[2:] in GO_STYLE_BOOLEANS and value.lower() in ("true", "false"):
             arg = name if value.lower() == "true" else f"--no-{name[2:]}"

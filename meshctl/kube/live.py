@@ -255,7 +255,7 @@ def _retry_wait(resp: Any, attempt: int) -> float:
     return min(max(wait, 0.0), MAX_RETRY_WAIT)
 
 
-def _path(kind: Kind, version: str, namespace: str | None, name: str | None = None) -> str:
+def resource_path(kind: Kind, version: str, namespace: str | None, name: str | None = None) -> str:
     base = f"/api/{version}" if not kind.group else f"/apis/{kind.group}/{version}"
     if namespace and kind.namespaced:
         base += f"/namespaces/{namespace}"
@@ -327,6 +327,16 @@ class LiveState:
     def serves(self, kind: Kind) -> bool:
         return self._version_for(kind) is not None
 
+    def version_for(self, kind: Kind) -> str | None:
+        """The version meshctl reads and writes this kind at on this cluster (None: not served)."""
+        return self._version_for(kind)
+
+    def forget(self, kind: Kind) -> None:
+        """Drop what was read of a kind (after writing it), so the next read sees the change."""
+        for cache in (self._lists, self._indexes):
+            for key in [k for k in cache if k[:2] == (kind.group, kind.kind)]:
+                del cache[key]
+
     # -- reads -------------------------------------------------------------------------------
 
     def _not_served(self, kind: Kind) -> NotCapturedError:
@@ -346,7 +356,7 @@ class LiveState:
         version = self._version_for(kind)
         if version is None:
             raise self._not_served(kind)
-        path = _path(kind, version, namespace)
+        path = resource_path(kind, version, namespace)
         where = f" in namespace {namespace}" if namespace and kind.namespaced else ""
         what = f"list {kind.resource}{where}"
         items: list[Resource] = []
@@ -390,7 +400,7 @@ class LiveState:
         version = self._version_for(kind)
         if version is None:
             raise self._not_served(kind)
-        status, body = self.conn.request("GET", _path(kind, version, namespace, name))
+        status, body = self.conn.request("GET", resource_path(kind, version, namespace, name))
         if status == 404:
             return None
         self.conn.check(status, body, f"get {kind.resource} {name}")

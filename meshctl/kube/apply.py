@@ -1,0 +1,144 @@
+"""Writes to a live cluster: server-side apply as field manager ``meshctl``, label removal, delete, wait.
+
+Every write goes through ``ClusterWriter`` so that errors read the same everywhere and the reading
+side (``LiveState``) forgets what it had listed of a kind once that kind was written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from meshctl.errors import ClusterUnavailableError, MeshctlError, NotCapturedError
+from meshctl.kube.kinds import REGISTRY, Kind
+from meshctl.kube.live import LiveState, resource_path
+from meshctl.kube.state import Resource
+
+FIELD_MANAGER = "meshctl"
+APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class WaitTimeout(MeshctlError):
+    """A resource did not reach the wanted state in time (exit 1, with the last condition seen)."""
+
+
+class ClusterWriter:
+    def __init__(self, state: LiveState) -> None:
+        self.state = state
+        self.conn = state.conn
+
+    def _location(self, kind: Kind, name: str, namespace: str | None) -> str:
+        version = self.state.version_for(kind)
+        if version is None:
+            raise NotCapturedError(
+                kind.qualified_kind,
+                f"context {self.conn.context} (the cluster does not serve {kind.resource})",
+                hint=install_hint(kind),
+            )
+        return resource_path(kind, version, namespace, name)
+
+    def _fail(self, status: int, body: dict[str, Any], what: str) -> None:
+        if status in (401, 403) or status >= 500 or status == 429:
+            self.conn.check(status, body, what)
+        message = body.get("message") or f"HTTP {status}"
+        hint = "check the object and run again; meshctl writes are safe to repeat"
+        if status == 404 and "namespaces" in message:
+            hint = "create the namespace first (kubectl create namespace NAME)"
+        raise MeshctlError(f"context {self.conn.context}: cannot {what}: {message}", hint=hint)
+
+    def apply(self, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """Server-side apply ``obj`` (create or update the fields meshctl manages); returns the result."""
+        kind = REGISTRY.for_object(obj["apiVersion"], obj["kind"])
+        meta = obj.get("metadata") or {}
+        path = self._location(kind, meta["name"], meta.get("namespace"))
+        query: list[tuple[str, Any]] = [("fieldManager", FIELD_MANAGER), ("force", "true")]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        body = dict(obj, apiVersion=f"{kind.group}/{self.state.version_for(kind)}" if kind.group
+                    else self.state.version_for(kind))
+        status, answer = self.conn.request("PATCH", path, query, body=body, content_type=APPLY_PATCH)
+        if not 200 <= status < 300:
+            self._fail(status, answer, f"apply {kind.kind} {_name(meta)}")
+        if not dry_run:
+            self.state.forget(kind)
+        return answer
+
+    def remove_labels(self, kind: Kind, name: str, namespace: str | None, keys: Iterable[str],
+                      *, dry_run: bool = False) -> None:
+        """Drop labels whoever set them (a merge patch setting each key to null)."""
+        keys = list(keys)
+        if not keys:
+            return
+        path = self._location(kind, name, namespace)
+        query = [("dryRun", "All")] if dry_run else []
+        body = {"metadata": {"labels": {k: None for k in keys}}}
+        status, answer = self.conn.request("PATCH", path, query, body=body, content_type=MERGE_PATCH)
+        if not 200 <= status < 300:
+            self._fail(status, answer, f"remove labels from {kind.kind} {name}")
+        if not dry_run:
+            self.state.forget(kind)
+
+    def delete(self, kind: Kind, name: str, namespace: str | None, *, dry_run: bool = False) -> bool:
+        """Delete an object; False when it was already gone (deleting twice is fine)."""
+        path = self._location(kind, name, namespace)
+        query = [("dryRun", "All")] if dry_run else []
+        status, answer = self.conn.request("DELETE", path, query)
+        if status == 404:
+            return False
+        if not 200 <= status < 300:
+            self._fail(status, answer, f"delete {kind.kind} {name}")
+        if not dry_run:
+            self.state.forget(kind)
+        return True
+
+    def wait(
+        self,
+        kind: Kind,
+        name: str,
+        namespace: str | None,
+        ready: Callable[[Resource | None], tuple[bool, str]],
+        *,
+        timeout: float,
+        interval: float = 1.0,
+        progress: Callable[[str], None] | None = None,
+    ) -> Resource | None:
+        """Poll until ``ready(obj)`` says done; ``ready`` also returns the state to show while waiting."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.state.forget(kind)
+            obj = self.state.get(kind, name, namespace)
+            done, why = ready(obj)
+            if done:
+                return obj
+            if progress:
+                progress(why)
+            if time.monotonic() >= deadline:
+                where = f"{namespace}/{name}" if namespace else name
+                raise WaitTimeout(f"{kind.kind} {where} not ready after {timeout:g}s: {why}",
+                                  hint="check the controller's logs, or wait longer with --timeout")
+            time.sleep(min(interval, max(deadline - time.monotonic(), 0.05)))
+
+
+def _name(meta: dict[str, Any]) -> str:
+    return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else str(meta.get("name"))
+
+
+def install_hint(kind: Kind) -> str:
+    """What to run when a kind's CRD is missing."""
+    if kind.group == "gateway.networking.k8s.io":
+        return ("install the Gateway API CRDs: kubectl apply --server-side -f "
+                "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.5.1/standard-install.yaml")
+    if kind.group.endswith("istio.io"):
+        return "install Istio's CRDs first (meshctl install, or istioctl install)"
+    return f"install the CRD that defines {kind.resource}"
+
+
+def writer_for(state: Any) -> ClusterWriter:
+    if not isinstance(state, LiveState):
+        raise ClusterUnavailableError(
+            "this command changes a cluster, so it needs a live cluster (not files or a snapshot)",
+            hint="drop -f/--snapshot and pass --context",
+        )
+    return ClusterWriter(state)
