@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("meshctl.cli.version",
                 "Show meshctl's version and, from the cluster(s), the control-plane versions per revision."),
     "namespace": ("meshctl.cli.namespace", "Enroll namespaces in the ambient mesh, or list their enrollment."),
+    "status": ("meshctl.cli.status",
+               "One screen per cluster: control plane, ztunnel coverage, enrollment, gateways, peers and problems."),
     "snapshot": ("meshctl.cli.snapshot", "Capture cluster state for later, offline use, and inspect snapshots."),
     "completion": ("meshctl.cli.completion", "Print a shell completion script."),
 }

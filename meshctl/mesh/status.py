@@ -1,0 +1,164 @@
+"""One cluster's mesh at a glance: control plane, data plane coverage, enrollment, gateways, peers,
+and the problems worth a look first (each with a hint)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from meshctl.errors import NotCapturedError
+from meshctl.kube import kinds as K
+from meshctl.kube.state import ClusterState, Resource
+from meshctl.mesh import labels as L
+from meshctl.mesh.controlplane import ISTIOD, ZTUNNEL, ComponentInfo, find_control_plane
+from meshctl.mesh.enrollment import AMBIENT, CONFLICT, NamespaceInfo, describe_namespaces
+
+GATEWAY_ROLES = {L.CLASS_WAYPOINT: "waypoint", L.CLASS_EAST_WEST: "east-west", L.CLASS_ISTIO: "ingress",
+                 L.CLASS_AGENTGATEWAY: "agentgateway"}
+
+
+@dataclass(frozen=True)
+class GatewayState:
+    namespace: str
+    name: str
+    role: str  # waypoint, east-west, ingress, agentgateway
+    programmed: str  # True, False, Unknown
+    reason: str
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str  # error, warning
+    what: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    cluster: str
+    context: str
+    server_version: str
+    components: tuple[ComponentInfo, ...]
+    revision_tags: tuple[tuple[str, str], ...]  # (tag, revision)
+    nodes: int | None  # None: nodes unknown
+    nodes_with_ztunnel: int | None
+    namespaces: tuple[NamespaceInfo, ...]  # enrolled (ambient or conflicting) namespaces only
+    gateways: tuple[GatewayState, ...]
+    remote_clusters: tuple[str, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["namespaces"] = [n.to_dict() for n in self.namespaces]
+        data["revision_tags"] = [{"tag": t, "revision": r} for t, r in self.revision_tags]
+        return data
+
+
+def _list(state: ClusterState, kind, namespace: str | None = None) -> list[Resource] | None:
+    """Objects of a kind, or None when the source cannot say (so status shows 'unknown', not 'none')."""
+    try:
+        return state.list(kind, namespace)
+    except NotCapturedError:
+        return None
+
+
+def _condition(obj: Resource, kind: str) -> tuple[str, str]:
+    for c in obj.status.get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == kind:
+            return str(c.get("status", "Unknown")), str(c.get("reason", ""))
+    return "Unknown", ""
+
+
+def find_gateways(state: ClusterState) -> list[GatewayState]:
+    found = []
+    for gw in _list(state, K.GATEWAY) or []:
+        role = GATEWAY_ROLES.get(gw.spec.get("gatewayClassName", ""))
+        if role is None:
+            continue
+        programmed, reason = _condition(gw, "Programmed")
+        addresses = tuple(str(a.get("value")) for a in gw.status.get("addresses") or [] if isinstance(a, dict))
+        found.append(GatewayState(gw.namespace, gw.name, role, programmed, reason, addresses))
+    return found
+
+
+def find_revision_tags(state: ClusterState) -> list[tuple[str, str]]:
+    tags = []
+    for webhook in _list(state, K.MUTATING_WEBHOOK) or []:
+        tag = webhook.labels.get(L.TAG)
+        if tag:
+            tags.append((tag, webhook.labels.get(L.REV, L.DEFAULT_REVISION)))
+    return sorted(set(tags))
+
+
+def find_remote_clusters(state: ClusterState, namespace: str) -> list[str]:
+    secrets = _list(state, K.SECRET, namespace) or []
+    return sorted(s.annotations.get(L.CLUSTER_ANNOTATION, s.name) for s in secrets
+                  if s.labels.get(L.MULTICLUSTER_SECRET) == "true")
+
+
+def ztunnel_coverage(state: ClusterState, namespace: str) -> tuple[int | None, int | None, list[str]]:
+    """(nodes, nodes with a ready ztunnel, names of nodes without one)."""
+    nodes = _list(state, K.NODE)
+    pods = _list(state, K.POD, namespace)
+    if nodes is None or pods is None:
+        return None, None, []
+    ready_on = set()
+    for pod in pods:
+        if pod.labels.get("app") != ZTUNNEL:
+            continue
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod.status.get("conditions") or []):
+            ready_on.add(pod.spec.get("nodeName"))
+    linux = [n for n in nodes if n.labels.get("kubernetes.io/os", "linux") == "linux"]
+    missing = sorted(n.name for n in linux if n.name not in ready_on)
+    return len(linux), len(linux) - len(missing), missing
+
+
+def find_problems(components: list[ComponentInfo], missing_ztunnel: list[str], namespaces: list[NamespaceInfo],
+                  gateways: list[GatewayState], waypoint_names: set[tuple[str, str]]) -> list[Problem]:
+    problems = []
+    if not any(c.component == ISTIOD for c in components):
+        problems.append(Problem("error", "no istiod found", "install the control plane: meshctl install"))
+    for c in components:
+        if c.ready < c.desired:
+            problems.append(Problem("error", f"{c.component} {c.namespace}/{c.name}: {c.ready}/{c.desired} ready",
+                                    f"kubectl -n {c.namespace} describe {c.kind.lower()} {c.name}"))
+    if missing_ztunnel:
+        shown = ", ".join(missing_ztunnel[:3]) + (" …" if len(missing_ztunnel) > 3 else "")
+        problems.append(Problem("error", f"no ready ztunnel on {len(missing_ztunnel)} node(s): {shown}",
+                                "ambient pods there get no mesh traffic; check the ztunnel DaemonSet's pods"))
+    for n in namespaces:
+        if n.mode == CONFLICT:
+            problems.append(Problem("warning", f"namespace {n.name} asks for ambient and sidecar injection",
+                                    f"keep one: kubectl label namespace {n.name} istio-injection-"))
+        if n.not_captured:
+            problems.append(Problem("warning", f"namespace {n.name}: {n.not_captured} pod(s) not captured",
+                                    f"restart them once istio-cni is ready (kubectl -n {n.name} rollout restart)"))
+        if n.waypoint and (n.name, n.waypoint) not in waypoint_names:
+            problems.append(Problem("error", f"namespace {n.name} uses waypoint {n.waypoint}, which does not exist",
+                                    f"create it: meshctl waypoint apply -n {n.name} --name {n.waypoint}"))
+    for g in gateways:
+        if g.programmed != "True":
+            problems.append(Problem("error" if g.programmed == "False" else "warning",
+                                    f"{g.role} gateway {g.namespace}/{g.name} not programmed"
+                                    + (f" ({g.reason})" if g.reason else ""),
+                                    f"kubectl -n {g.namespace} describe gateway {g.name}"))
+    return problems
+
+
+def describe_status(state: ClusterState, istio_namespace: str = L.ISTIO_NAMESPACE) -> ClusterStatus:
+    components = find_control_plane(state, istio_namespace) if state.serves(K.DEPLOYMENT) else []
+    nodes, covered, missing = ztunnel_coverage(state, istio_namespace)
+    enrolled = [n for n in describe_namespaces(state) if n.mode in (AMBIENT, CONFLICT)]
+    gateways = find_gateways(state)
+    waypoints = {(g.namespace, g.name) for g in gateways if g.role == "waypoint"}
+    info = state.info
+    return ClusterStatus(
+        cluster=info.cluster, context=info.context, server_version=info.server_version,
+        components=tuple(components), revision_tags=tuple(find_revision_tags(state)),
+        nodes=nodes, nodes_with_ztunnel=covered, namespaces=tuple(enrolled), gateways=tuple(gateways),
+        remote_clusters=tuple(find_remote_clusters(state, istio_namespace)),
+        # errors before warnings, each group in the order found
+        problems=tuple(sorted(find_problems(components, missing, enrolled, gateways, waypoints),
+                              key=lambda p: p.severity != "error")),
+    )
