@@ -11,6 +11,7 @@ from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import CNI, ZTUNNEL, find_control_plane
+from meshctl.mesh.waypoints import waypoint_gateway
 
 AMBIENT, SIDECAR, NONE, CONFLICT = "ambient", "sidecar", "none", "conflict"
 FINISHED_PHASES = ("Succeeded", "Failed")
@@ -78,27 +79,6 @@ def describe_namespaces(state: ClusterState, namespace: str | None = None) -> li
     ]
 
 
-def waypoint_manifest(name: str, namespace: str, traffic: str | None = None, revision: str | None = None) -> dict:
-    """The Gateway istioctl's ``waypoint apply`` creates: class istio-waypoint, listener mesh/15008/HBONE."""
-    labels = {}
-    if traffic:
-        labels[L.WAYPOINT_FOR] = traffic
-    if revision:
-        labels[L.REV] = revision
-    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
-    if labels:
-        metadata["labels"] = labels
-    return {
-        "apiVersion": K.GATEWAY.api_version,
-        "kind": "Gateway",
-        "metadata": metadata,
-        "spec": {
-            "gatewayClassName": L.CLASS_WAYPOINT,
-            "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}],
-        },
-    }
-
-
 def namespace_labels_manifest(name: str, labels: dict[str, str]) -> dict:
     """A Namespace with only the labels meshctl manages (what server-side apply sends)."""
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
@@ -152,7 +132,7 @@ def plan_enroll(
     objects: list[dict] = []
     if waypoint:
         labels[L.USE_WAYPOINT] = waypoint
-        objects.append(waypoint_manifest(waypoint, name, traffic))
+        objects.append(waypoint_gateway(waypoint, name, traffic))
     objects.append(namespace_labels_manifest(name, labels))
     warnings = []
     if injecting:
