@@ -73,85 +73,86 @@ FIRING = [
         - route: [{destination: {host: reviews}}]
           mirrorPercent: 5
           mirror: {host: shadow}
-        """), [("IST0133", "VirtualService shop/reviews", ('Schema validation warning: spec.http[0].mirrorPercent: '
-                'using deprecated setting "mirrorPercent", use "mirrorPercentage" instead'))]),
+        """), [("IST0133", "VirtualService shop/reviews", ("Schema validation warning: spec.http[0].mirrorPercent: "
+                "mirrorPercent is deprecated: use mirrorPercentage"))]),
     ("DestinationRule", obj(VS, "DestinationRule", "reviews", """
         host: reviews
         subsets: [{name: v1}, {name: v1}]
         """), [("IST0106", "DestinationRule shop/reviews",
-                "Schema validation error: spec.subsets[1].name: duplicate subset names: v1")]),
+                "Schema validation error: spec.subsets[1].name: subset v1 is defined more than once")]),
     ("Gateway", obj(VS, "Gateway", "public", """
         servers:
         - port: {number: 443, name: https, protocol: HTTPS}
           hosts: [shop.example.com]
           tls: {mode: SIMPLE}
-        """), [("IST0106", "Gateway shop/public", ("Schema validation error: spec.servers[0].tls: SIMPLE TLS requires "
-                "a private key")),
-               ("IST0106", "Gateway shop/public", ("Schema validation error: spec.servers[0].tls: SIMPLE TLS requires "
-                "a server certificate"))]),
+        """), [("IST0106", "Gateway shop/public", ("Schema validation error: spec.servers[0].tls: SIMPLE TLS needs "
+                "a privateKey")),
+               ("IST0106", "Gateway shop/public", ("Schema validation error: spec.servers[0].tls: SIMPLE TLS needs "
+                "a serverCertificate"))]),
     ("ServiceEntry", obj(VS, "ServiceEntry", "api", """
         hosts: [api.example.com]
         addresses: [10.0.0.0/24]
         resolution: DNS
-        """), [("IST0106", "ServiceEntry shop/api", ("Schema validation error: spec.addresses: CIDR addresses are "
-                "allowed only for NONE/STATIC resolution types"))]),
+        """), [("IST0106", "ServiceEntry shop/api", ("Schema validation error: spec.addresses: CIDR blocks need "
+                "resolution NONE or STATIC"))]),
     ("Sidecar", obj(VS, "Sidecar", "default", """
         egress: [{hosts: [example.com]}]
         """), [("IST0106", "Sidecar shop/default",
-                "Schema validation error: spec.egress[0].hosts[0]: host must be of form namespace/dnsName")]),
+                "Schema validation error: spec.egress[0].hosts[0]: write the host as <namespace>/<dnsName>")]),
     ("EnvoyFilter", obj("networking.istio.io/v1alpha3", "EnvoyFilter", "lua", """
         configPatches:
         - applyTo: HTTP_FILTER
           patch: {operation: INSERT_BEFORE}
         """), [("IST0106", "EnvoyFilter shop/lua",
-                ("Schema validation error: spec.configPatches[0].patch.value: missing patch value for non-remove "
-                "operation")),
-               ("IST0133", "EnvoyFilter shop/lua", ("Schema validation warning: EnvoyFilter exposes internal "
-                "implementation details that may change at any time. Prefer other APIs if possible, and exercise "
-                "extreme caution, especially around upgrades."))]),
+                ("Schema validation error: spec.configPatches[0].patch.value: operation INSERT_BEFORE needs a "
+                "value")),
+               ("IST0133", "EnvoyFilter shop/lua", ("Schema validation warning: EnvoyFilter patches Envoy's internal "
+                "configuration, which can change in any release: prefer a higher-level API, and re-test the filter "
+                "before every upgrade"))]),
     ("WorkloadEntry", obj(VS, "WorkloadEntry", "vm", "ports: {http: 8080}"),
-     [("IST0106", "WorkloadEntry shop/vm", "Schema validation error: spec.address: address is required")]),
+     [("IST0106", "WorkloadEntry shop/vm", "Schema validation error: spec.address: required unless network is set")]),
     ("WorkloadGroup", obj(VS, "WorkloadGroup", "vms", "metadata: {labels: {app: vm}}"),
-     [("IST0106", "WorkloadGroup shop/vms", "Schema validation error: spec.template: template is required")]),
+     [("IST0106", "WorkloadGroup shop/vms", "Schema validation error: spec.template: required")]),
     ("ProxyConfig", obj("networking.istio.io/v1beta1", "ProxyConfig", "pc", "concurrency: -1"),
      [("IST0106", "ProxyConfig shop/pc", "Schema validation error: spec.concurrency: must be at least 0")]),
     ("AuthorizationPolicy", obj(SEC, "AuthorizationPolicy", "deny", "action: DENY"),
-     [("IST0106", "AuthorizationPolicy shop/deny", ("Schema validation error: spec.rules: DENY action without "
-       "`rules` is meaningless as it will never be triggered, add an empty rule `{}` if you want it be triggered "
-       "for every request"))]),
+     [("IST0106", "AuthorizationPolicy shop/deny", ("Schema validation error: spec.rules: a DENY policy without "
+       "rules never applies; add an empty rule {} to apply it to every request"))]),
     ("PeerAuthentication", obj(SEC, "PeerAuthentication", "pa", """
         mtls: {mode: STRICT}
         portLevelMtls: {8080: {mode: DISABLE}}
-        """), [("IST0106", "PeerAuthentication shop/pa", ("Schema validation error: spec.portLevelMtls: mesh/namespace "
-                "peer authentication cannot have port level mTLS (portLevelMtls requires a selector)"))]),
+        """), [("IST0106", "PeerAuthentication shop/pa", ("Schema validation error: spec.portLevelMtls: portLevelMtls "
+                "needs a selector with matchLabels: a mesh- or namespace-wide policy cannot set mTLS per port"))]),
     ("RequestAuthentication", obj(SEC, "RequestAuthentication", "jwt", """
         jwtRules: [{issuer: example, jwksUri: "ftp://example.com/keys"}]
-        """), [("IST0106", "RequestAuthentication shop/jwt", ("Schema validation error: spec.jwtRules[0].jwksUri: URI "
-                "scheme 'ftp' is not supported (use http or https)"))]),
+        """), [("IST0106", "RequestAuthentication shop/jwt", ("Schema validation error: spec.jwtRules[0].jwksUri: "
+                "jwksUri must use http or https, not 'ftp'"))]),
     ("Telemetry", obj("telemetry.istio.io/v1", "Telemetry", "t", """
         tracing:
         - providers: [{name: a}, {name: b}]
-        """), [("IST0133", "Telemetry shop/t", ("Schema validation warning: spec.tracing[0].providers: multiple "
-                "providers is not currently supported"))]),
+        """), [("IST0133", "Telemetry shop/t", ("Schema validation warning: spec.tracing[0].providers: only one "
+                "tracing provider is supported"))]),
     ("WasmPlugin", obj("extensions.istio.io/v1alpha1", "WasmPlugin", "w", "url: ftp://example.com/x.wasm"),
-     [("IST0106", "WasmPlugin shop/w", "Schema validation error: spec.url: url contains unsupported scheme: ftp")]),
+     [("IST0106", "WasmPlugin shop/w", ("Schema validation error: spec.url: url scheme ftp is not supported: use oci, "
+       "https, http or file"))]),
     ("KubernetesGateway", obj(GW, "Gateway", "edge", """
         gatewayClassName: istio
         listeners: [{name: web, port: 80, protocol: HTTP, tls: {certificateRefs: [{name: c}]}}]
         """), [("IST0106", "Gateway shop/edge",
-                "Schema validation error: spec.listeners[0].tls: tls must not be specified for protocol HTTP")]),
+                "Schema validation error: spec.listeners[0].tls: protocol HTTP does not use tls: remove it")]),
     ("GatewayClass", obj(GW, "GatewayClass", "istio", "description: no controller"),
      [("IST0106", "GatewayClass shop/istio", "Schema validation error: spec.controllerName: required")]),
     ("HTTPRoute", obj(GW, "HTTPRoute", "web", """
         rules: [{backendRefs: [{name: web}]}]
-        """), [("IST0106", "HTTPRoute shop/web", ("Schema validation error: spec.rules[0].backendRefs[0].port: port is "
-                "required for a Service reference"))]),
+        """), [("IST0106", "HTTPRoute shop/web", ("Schema validation error: spec.rules[0].backendRefs[0].port: a "
+                "Service backend needs a port"))]),
     ("GRPCRoute", obj(GW, "GRPCRoute", "g", """
         rules: [{matches: [{method: {type: Exact}}]}]
-        """), [("IST0106", "GRPCRoute shop/g", ("Schema validation error: spec.rules[0].matches[0].method: one or both "
-                "of 'service' or 'method' must be specified"))]),
+        """), [("IST0106", "GRPCRoute shop/g", ("Schema validation error: spec.rules[0].matches[0].method: set "
+                "service, method or both"))]),
     ("TLSRoute", obj(GW, "TLSRoute", "t", "rules: [{backendRefs: [{name: b, port: 443}]}]"),
-     [("IST0106", "TLSRoute shop/t", "Schema validation error: spec.hostnames: required (at least one hostname)")]),
+     [("IST0106", "TLSRoute shop/t", ("Schema validation error: spec.hostnames: required for TLSRoute v1: list "
+       "at least one hostname"))]),
     ("ReferenceGrant", obj("gateway.networking.k8s.io/v1beta1", "ReferenceGrant", "rg", """
         from: [{group: gateway.networking.k8s.io, kind: HTTPRoute}]
         to: [{group: "", kind: Service}]
@@ -159,7 +160,7 @@ FIRING = [
     ("BackendTLSPolicy", obj(GW, "BackendTLSPolicy", "b", """
         targetRefs: [{group: "", kind: Service, name: s}]
         validation: {hostname: s.example.com}
-        """), [("IST0106", "BackendTLSPolicy shop/b", ("Schema validation error: spec.validation: must specify either "
+        """), [("IST0106", "BackendTLSPolicy shop/b", ("Schema validation error: spec.validation: set "
                 "caCertificateRefs or wellKnownCACertificates"))]),
 ]
 

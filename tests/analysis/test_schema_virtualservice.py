@@ -30,17 +30,17 @@ CASES = [
      - route: [{destination: {host: web}}]
      - match: [{uri: {prefix: /api}}]
        route: [{destination: {host: api}}]
-     """, [("IST0130", "VirtualService rule #1 is never used (route without matches defined before).")]),
+     """, [("IST0130", "VirtualService rule #1 is never used (an earlier rule without matches takes every request).")]),
     ("two-catch-alls", """
      - route: [{destination: {host: web}}]
      - route: [{destination: {host: web2}}]
-     """, [("IST0130", "VirtualService rule #1 is never used (only the last rule can have no matches).")]),
+     """, [("IST0130", "VirtualService rule #1 is never used (it has no matches, and neither has an earlier rule).")]),
     ("duplicate-match", """
      - match: [{uri: {exact: /a}}]
        route: [{destination: {host: a}}]
      - match: [{uri: {exact: /a}}]
        route: [{destination: {host: b}}]
-     """, [("IST0130", "VirtualService rule #1 is never used (all matches used by prior rules)."),
+     """, [("IST0130", "VirtualService rule #1 is never used (earlier rules take all of its matches)."),
            ("IST0131", "VirtualService rule #1 match #0 is never used: rule #0 already matches the same requests.")]),
     ("one-of-two-matches-duplicate", """
      - match: [{uri: {exact: /a}}]
@@ -55,7 +55,7 @@ CASES = [
      - name: second
        match: [{name: two, uri: {exact: /a}}]
        route: [{destination: {host: b}}]
-     """, [("IST0130", 'VirtualService rule "second" is never used (all matches used by prior rules).'),
+     """, [("IST0130", 'VirtualService rule "second" is never used (earlier rules take all of its matches).'),
            ("IST0131", ('VirtualService rule "second" match "two" is never used: rule "first" already matches '
                        "the same requests."))]),
     ("unset-and-false-fields-compare-equal", """
@@ -63,15 +63,15 @@ CASES = [
        route: [{destination: {host: a}}]
      - match: [{uri: {exact: /a}}]
        route: [{destination: {host: b}}]
-     """, [("IST0130", "VirtualService rule #1 is never used (all matches used by prior rules)."),
+     """, [("IST0130", "VirtualService rule #1 is never used (earlier rules take all of its matches)."),
            ("IST0131", "VirtualService rule #1 match #0 is never used: rule #0 already matches the same requests.")]),
     ("prefix-covered-by-shorter-prefix", """
      - match: [{uri: {prefix: /api}}]
        route: [{destination: {host: a}}]
      - match: [{uri: {prefix: /api/v1}}]
        route: [{destination: {host: b}}]
-     """, [("IST0131", ("VirtualService rule #1 match #0 of prefix /api/v1 is never used: rule #0 of prefix /api "
-                       "on #0 already matches the same requests."))]),
+     """, [("IST0131", ("VirtualService rule #1 match #0 (URI prefix /api/v1) is never used: rule #0 match #0 "
+                       "(URI prefix /api) already matches the same requests."))]),
     ("longer-prefix-first-is-fine", """
      - match: [{uri: {prefix: /api/v1}}]
        route: [{destination: {host: b}}]
@@ -115,8 +115,8 @@ def test_tcp_rules_are_checked_the_same_way(tmp_path):
     - route: [{destination: {host: replica}}]
     """
     assert texts(tmp_path, vs(routes, "tcp")) == [
-        ("IST0130", "VirtualService rule #1 is never used (all matches used by prior rules)."),
-        ("IST0130", "VirtualService rule #3 is never used (only the last rule can have no matches)."),
+        ("IST0130", "VirtualService rule #1 is never used (earlier rules take all of its matches)."),
+        ("IST0130", "VirtualService rule #3 is never used (it has no matches, and neither has an earlier rule)."),
         ("IST0131", "VirtualService rule #1 match #0 is never used: rule #0 already matches the same requests."),
     ]
 
@@ -129,7 +129,7 @@ def test_tls_rules_are_checked_the_same_way(tmp_path):
       route: [{destination: {host: b}}]
     """
     assert texts(tmp_path, vs(routes, "tls")) == [
-        ("IST0130", "VirtualService rule #1 is never used (all matches used by prior rules)."),
+        ("IST0130", "VirtualService rule #1 is never used (earlier rules take all of its matches)."),
         ("IST0131", "VirtualService rule #1 match #0 is never used: rule #0 already matches the same requests."),
     ]
 

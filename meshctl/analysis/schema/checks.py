@@ -44,7 +44,7 @@ def is_ip(value: str) -> bool:
 
 
 def check_ip(value: str) -> str | None:
-    return None if is_ip(value) else f"{value} is not a valid IP"
+    return None if is_ip(value) else f"{value} is not an IP address"
 
 
 def check_ip_or_cidr(value: str) -> str | None:
@@ -53,34 +53,38 @@ def check_ip_or_cidr(value: str) -> str | None:
         try:
             ipaddress.ip_network(value, strict=False)
         except ValueError:
-            return f"{value} is not a valid CIDR block"
+            return f"{value} is not a CIDR block such as 10.0.0.0/16"
         return None
     return check_ip(value)
 
 
 def check_port(number: Any) -> str | None:
     if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 65535:
-        return f"port number {number} must be in the range 1..65535"
+        return f"port {number} is out of range: use 1-65535"
     return None
+
+
+def _bad_label(domain: str, label: str) -> str:
+    return f"host name {domain!r} is not valid: {label!r} is not a DNS label"
 
 
 def _check_dns_labels(domain: str) -> str | None:
     parts = domain.split(".")
     if parts[-1].isdigit():
-        return f"domain name {domain!r} invalid (top level domain {parts[-1]!r} cannot be all-numeric)"
+        return f"host name {domain!r} is not valid: its last label {parts[-1]!r} is all digits"
     for i, label in enumerate(parts):
         if i == len(parts) - 1 and label == "":  # a trailing dot, as in "istio.io."
             return None
         if not is_dns1123_label(label):
-            return f"domain name {domain!r} invalid (label {label!r} invalid)"
+            return _bad_label(domain, label)
     return None
 
 
 def _check_domain_length(domain: str) -> str | None:
     if len(domain) > 255:
-        return f"domain name {domain!r} too long (max 255)"
+        return f"host name {domain!r} is longer than 255 characters"
     if not domain:
-        return "empty domain name not allowed"
+        return "host name must not be empty"
     return None
 
 
@@ -95,7 +99,7 @@ def check_wildcard_domain(domain: str) -> str | None:
         return problem
     first, dot, rest = domain.partition(".")
     if len(first) > DNS1123_LABEL_MAX or not WILDCARD_LABEL.match(first):
-        return f"domain name {domain!r} invalid (label {first!r} invalid)"
+        return _bad_label(domain, first)
     return _check_dns_labels(rest) if dot else None
 
 
@@ -103,20 +107,20 @@ def check_wildcard_domain_for_gateway_route(domain: str, sni: bool) -> str | Non
     """Hosts of a VirtualService bound to gateways: also allows the ``outbound_.<port>_...`` SNI form."""
     first = domain.partition(".")[0]
     if sni and first == "outbound_" and _check_domain_length(domain) is None:
-        return None if OUTBOUND_SNI.match(domain) else f"domain name {domain!r} invalid (label {first!r} invalid)"
+        return None if OUTBOUND_SNI.match(domain) else _bad_label(domain, first)
     return check_wildcard_domain(domain)
 
 
 def check_partial_wildcard(host: str) -> str | None:
     if "*" in host and len(host) != 1 and not host.startswith("*."):
-        return f"partial wildcard {host!r} not allowed"
+        return f"{host!r} has a partial wildcard: use '*' alone or as a leading '*.' label"
     return None
 
 
 def _check_host_part(host: str, gateway: bool) -> list[str]:
     problems = []
     if host != "*" and "." not in host:
-        problems.append("short names (non FQDN) are not allowed")
+        problems.append("use a fully qualified host name, not a short name")
     problem = check_wildcard_domain(host)
     if problem and not (gateway and is_ip(host)):
         problems.append(problem)
@@ -132,23 +136,23 @@ def check_namespace_host(entry: str, gateway: bool) -> list[str]:
     if not slash:
         if gateway:  # old-style host without a namespace
             return _check_host_part(entry, True)
-        return ["host must be of form namespace/dnsName"]
+        return ["write the host as <namespace>/<dnsName>"]
     problems = []
     if not ns or not host:
-        problems.append("config namespace and dnsName in host entry cannot be empty")
+        problems.append("both parts of <namespace>/<dnsName> must be set")
     allowed = ("*", ".") if gateway else ("*", ".", "~")
     if ns not in allowed and not is_dns1123_label(ns):
-        problems.append(f"invalid namespace value {ns!r} in {'gateway' if gateway else 'sidecar'}")
+        problems.append(f"{ns!r} cannot be the namespace of a {'gateway' if gateway else 'sidecar'} host")
     return problems + _check_host_part(host, gateway)
 
 
 def check_unix_address(path: str) -> str | None:
     if not path:
-        return "unix address must not be empty"
+        return "unix socket path must not be empty"
     if path.startswith("@"):
         return None
     if not path.startswith("/") or path.endswith("/"):
-        return f"{path} is not an absolute path to a file"
+        return f"unix socket path {path} must be an absolute file path"
     return None
 
 
@@ -158,17 +162,17 @@ def check_labels(labels: Any, path: str, v: Validation) -> None:
         key = str(key)
         match = LABEL_KEY.match(key)
         if match is None:
-            v.error(f"{path}.{key}", f"invalid label key {key!r}")
+            v.error(f"{path}.{key}", f"{key!r} is not a valid label key")
         elif match.group(1) and len(match.group(1)) - 1 > 253:
-            v.error(f"{path}.{key}", f"invalid label key {key!r} (DNS prefix is too long)")
+            v.error(f"{path}.{key}", f"label key {key!r} has a prefix longer than 253 characters")
         elif len(match.group(2)) > DNS1123_LABEL_MAX:
-            v.error(f"{path}.{key}", f"invalid label key {key!r} (name is too long)")
+            v.error(f"{path}.{key}", f"label key {key!r} has a name longer than 63 characters")
         if isinstance(value, str) and not LABEL_VALUE.match(value):
-            v.error(f"{path}.{key}", f"invalid label value {value!r}")
+            v.error(f"{path}.{key}", f"{value!r} is not a valid label value")
 
 
 def check_port_name(name: str) -> str | None:
-    return None if is_dns1123_label(name) else f"invalid port name: {name}"
+    return None if is_dns1123_label(name) else f"port name {name} is not a DNS label"
 
 
 # -- protocols (Istio's protocol.Parse: case-insensitive names) ---------------------------------
@@ -187,23 +191,29 @@ def protocol_of(value: Any) -> str:
 
 def check_protocol(value: str) -> str | None:
     if value and value.lower() not in KNOWN_PROTOCOLS:
-        return f"unsupported protocol: {value}"
+        return f"{value} is not a protocol Istio knows"
     return None
 
 
 # -- HTTP headers ---------------------------------------------------------------------------------
 
 
-def check_header_name(name: str) -> str | None:
+EMPTY_HEADER_NAME = "header name must not be empty"
+
+
+def _check_header_name(name: str, pattern: re.Pattern[str]) -> str | None:
     if not name:
-        return "header name cannot be empty"
-    return None if HEADER_NAME.match(name) else f"header name {name} is not a valid header name"
+        return EMPTY_HEADER_NAME
+    return None if pattern.match(name) else f"{name} is not a valid HTTP header name"
+
+
+def check_header_name(name: str) -> str | None:
+    return _check_header_name(name, HEADER_NAME)
 
 
 def check_strict_header_name(name: str) -> str | None:
-    if not name:
-        return "header name cannot be empty"
-    return None if STRICT_HEADER_NAME.match(name) else f"header name {name} is not a valid header name"
+    """Letters, digits and dashes only (headers Istio writes itself, and probe headers)."""
+    return _check_header_name(name, STRICT_HEADER_NAME)
 
 
 def is_jwt_claim_header(name: str) -> bool:
@@ -212,38 +222,36 @@ def is_jwt_claim_header(name: str) -> bool:
 
 def check_match_header_name(name: str) -> str | None:
     """A header in a route match: a header, a pseudo header, or a ``@request.auth.claims...`` JWT claim."""
-    if not name:
-        return "header name cannot be empty"
     if is_jwt_claim_header(name) or name in PSEUDO_HEADERS:
         return None
     return check_header_name(name)
-
-
-def _is_internal_header(name: str) -> bool:
-    return name.startswith(":") or name.lower() == "host"
 
 
 def is_authority_header(name: str) -> bool:
     return name.lower() in (":authority", "host")
 
 
-def check_request_header_to_set(name: str) -> str | None:
+def _check_header_edit(name: str, authority_ok: bool) -> str | None:
+    """A header a route adds, sets or removes: never a pseudo header, and Host (or :authority) only when
+    ``authority_ok`` (requests' set and add)."""
     if not name:
-        return "header name cannot be empty"
-    if _is_internal_header(name) and not is_authority_header(name):
-        return f'invalid header {name!r}: header cannot have ":" prefix'
+        return EMPTY_HEADER_NAME
+    if authority_ok and is_authority_header(name):
+        return None
+    if name.lower() == "host":
+        return f"header {name!r} cannot be modified here: Host may only be set or added on requests"
+    if name.startswith(":"):
+        return f"header {name!r} cannot be modified: names starting with ':' are reserved pseudo-headers"
     return None
+
+
+def check_request_header_to_set(name: str) -> str | None:
+    return _check_header_edit(name, authority_ok=True)
 
 
 def check_header_to_modify(name: str) -> str | None:
     """A header removed from requests, or added to / set on / removed from responses."""
-    if not name:
-        return "header name cannot be empty"
-    if name.lower() == "host":
-        return f"invalid header {name!r}: cannot set Host header"
-    if _is_internal_header(name):
-        return f'invalid header {name!r}: header cannot have ":" prefix'
-    return None
+    return _check_header_edit(name, authority_ok=False)
 
 
 def check_header_value(value: str) -> str | None:
@@ -287,20 +295,20 @@ MAX_REPEAT = 1000  # RE2's limit on {n,m} counts
 def check_regex(pattern: str) -> str | None:
     """Whether RE2 would accept a pattern (approximated with Python's engine minus RE2's gaps)."""
     if len(pattern) > MAX_REGEX_LENGTH:
-        return f"regex is too large, max length allowed is {MAX_REGEX_LENGTH}"
+        return f"regex is longer than {MAX_REGEX_LENGTH} characters"
     if _RE2_UNSUPPORTED.search(pattern):
-        return (f"regex {pattern!r} uses syntax RE2 does not support (lookaround, backreference, possessive "
-                "quantifier, \\Z); Istio uses RE2")
+        return (f"regex {pattern!r} uses syntax RE2 lacks (lookaround, backreferences, possessive quantifiers or "
+                "\\Z); Istio expects RE2 syntax")
     for low, high in _RE2_REPEAT_COUNTS.findall(pattern):
         if int(low) > MAX_REPEAT or (high and int(high) > MAX_REPEAT):
-            return f"invalid regex {pattern!r}: repeat count above {MAX_REPEAT}"
+            return f"regex {pattern!r} repeats more than {MAX_REPEAT} times, the most RE2 allows"
     translated = _NAMED_GROUP.sub("(?P<", _INLINE_FLAGS.sub("", _RE2_ONLY_SYNTAX.sub("a", pattern)))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             re.compile(translated)
     except (re.error, RecursionError, OverflowError) as err:
-        return f"invalid regex {pattern!r}: {err}; Istio uses RE2 style regex-based match"
+        return f"regex {pattern!r} does not compile: {err} (Istio expects RE2 syntax)"
     return None
 
 
@@ -318,26 +326,26 @@ def check_export_to(export_to: Any, path: str, v: Validation, *, service_entry: 
         key = v.namespace if entry == "." else entry
         if key in seen:
             if key != entry:
-                v.error(path, f"duplicate entries in exportTo: . and current namespace {v.namespace}")
+                v.error(path, f"'.' and {v.namespace} both name the current namespace; keep one")
             else:
-                v.error(path, f"duplicate entries in exportTo for entry {entry}")
+                v.error(path, f"{entry} is listed more than once")
             continue
         if entry == "~" and service_entry or entry in (".", "*") or is_dns1123_label(entry):
             seen.add(key)
         elif entry == "~":
-            v.error(path, "exportTo ~ (none) is only allowed on ServiceEntries")
+            v.error(path, "'~' (no namespace) is only allowed in a ServiceEntry's exportTo")
         else:
-            v.error(path, f"only . or * or a namespace name is allowed as exportTo entry, found {entry!r}")
+            v.error(path, f"{entry!r} must be '.', '*' or a namespace name")
     if with_selector and seen:
         if v.namespace in seen:
             if len(seen) > 1:
-                v.error(path, "destination rule with workload selector cannot have multiple entries in exportTo")
+                v.error(path, "a DestinationRule with a workloadSelector can only be exported to its own namespace; "
+                              "remove the other entries")
         else:
-            v.error(path, "destination rule with workload selector cannot have exportTo beyond current namespace")
-    if "*" in seen and len(entries) > 1:
-        v.error(path, "cannot have both public (*) and non-public exportTo values for a resource")
-    if "~" in seen and len(entries) > 1:
-        v.error(path, "cannot export service entry to no one (~) and someone")
+            v.error(path, "a DestinationRule with a workloadSelector can only be exported to its own namespace ('.')")
+    for entry, meaning in (("*", "all namespaces"), ("~", "no namespace")):
+        if entry in seen and len(entries) > 1:
+            v.error(path, f"'{entry}' ({meaning}) cannot be combined with other entries")
 
 
 def find_selector_problems(labels: Mapping[str, Any]) -> list[str]:
@@ -345,7 +353,7 @@ def find_selector_problems(labels: Mapping[str, Any]) -> list[str]:
     for key, value in labels.items():
         key, value = str(key), value if isinstance(value, str) else ""
         if key == "":
-            problems.append(f"empty key is not supported in selector: {key}={value}")
+            problems.append(f"selector label keys must not be empty ({key}={value})")
         if "*" in key or "*" in value:
-            problems.append(f"wildcard is not supported in selector: {key}={value}")
+            problems.append(f"selector labels cannot use wildcards ({key}={value})")
     return problems

@@ -41,7 +41,7 @@ def _workload_selector_rule(selector: dict, path: str, v: Validation) -> None:
     """``selector: {matchLabels: ...}`` of the security, telemetry and extension APIs."""
     _selector_problems(selector.get("matchLabels"), f"{path}.matchLabels", v)
     if not as_dict(selector.get("matchLabels")):
-        v.warn(path, "workload selector specified without labels")
+        v.warn(path, "selector has no labels, so it selects every workload in the namespace")
 
 
 WORKLOAD_SELECTOR = Obj({"matchLabels": Map(Str(max_len=63))}, rules=(_workload_selector_rule,))
@@ -53,8 +53,8 @@ def alpha_workload_selector(owner: str) -> Obj:
     def rule(selector: dict, path: str, v: Validation) -> None:
         _selector_problems(selector.get("labels"), f"{path}.labels", v)
         if not as_dict(selector.get("labels")):
-            v.warn(path, f"{owner}: workload selector specified without labels, will be applied to all services "
-                         "in namespace")
+            v.warn(path, f"workloadSelector has no labels, so this {owner} applies to every workload in the "
+                         "namespace")
 
     return Obj({"labels": Map(Str(max_len=63))}, rules=(rule,))
 
@@ -71,8 +71,8 @@ ALLOWED_TARGETS = frozenset({
     ("gateway.networking.k8s.io", "GatewayClass"),
 })
 TARGET_REF_FIELDS = {
-    "group": Str(max_len=253, pattern=GROUP_NAME),
-    "kind": Str(min_len=1, max_len=63, pattern=KIND_NAME),
+    "group": Str(max_len=253, pattern=GROUP_NAME, hint="an API group (a DNS subdomain, or empty for core)"),
+    "kind": Str(min_len=1, max_len=63, pattern=KIND_NAME, hint="a kind name"),
     "name": Str(min_len=1, max_len=253),
     "namespace": Str(),
 }
@@ -80,12 +80,11 @@ TARGET_REF_FIELDS = {
 
 def _target_ref_rule(ref: dict, path: str, v: Validation) -> None:
     if as_str(ref.get("namespace")):
-        v.error(f"{path}.namespace",
-                "targetRef namespace must not be set; cross namespace referencing is not supported")
+        v.error(f"{path}.namespace", "remove the namespace: a policy can only target objects in its own namespace")
     group, kind = as_str(ref.get("group")) or "core", as_str(ref.get("kind"))
     if kind and (group, kind) not in ALLOWED_TARGETS:
         allowed = ", ".join(f"{g}/{k}" for g, k in sorted(ALLOWED_TARGETS))
-        v.error(path, f"targetRef must be to one of {allowed} but was {as_str(ref.get('group'))}/{kind}")
+        v.error(path, f"a policy cannot target {as_str(ref.get('group'))}/{kind}: use one of {allowed}")
 
 
 TARGET_REF = Obj(TARGET_REF_FIELDS, required=("kind", "name"), rules=(_target_ref_rule,))
@@ -98,7 +97,7 @@ def policy_selector_rule(spec: dict, path: str, v: Validation) -> None:
     """A policy selects workloads by ``selector`` or by ``targetRef(s)``, never by more than one."""
     chosen = sum((is_set(spec, "selector"), is_set(spec, "targetRef"), is_nonempty(spec, "targetRefs")))
     if chosen > 1:
-        v.error(path, "only one of targetRefs or workloadSelector can be set")
+        v.error(path, "use only one of selector, targetRef and targetRefs")
 
 
 POLICY_TARGETING = {"selector": WORKLOAD_SELECTOR, "targetRef": TARGET_REF, "targetRefs": TARGET_REFS}
@@ -110,18 +109,18 @@ POLICY_TARGETING = {"selector": WORKLOAD_SELECTOR, "targetRef": TARGET_REF, "tar
 def istio_annotation_rules(dry_run_allowed: bool = False):
     def rule(v: Validation) -> None:
         if ALWAYS_REJECT_ANNOTATION in v.annotations:
-            v.error("metadata.annotations", f"{ALWAYS_REJECT_ANNOTATION!r} annotation found, rejecting")
+            v.error("metadata.annotations", f"the {ALWAYS_REJECT_ANNOTATION!r} annotation makes the webhook reject "
+                                            "this object")
         if DRY_RUN_ANNOTATION not in v.annotations:
             return
         at = f"metadata.annotations.{DRY_RUN_ANNOTATION}"
         if not dry_run_allowed:
-            v.error(at, f"unsupported annotation {DRY_RUN_ANNOTATION}, please remove the annotation")
+            v.error(at, f"{DRY_RUN_ANNOTATION} only works on AuthorizationPolicy; remove it")
             return
         action = as_str(v.spec.get("action")) or "ALLOW"
         if action not in ("ALLOW", "DENY"):
-            v.error(at, f"the annotation {DRY_RUN_ANNOTATION} currently only supports action ALLOW/DENY, "
-                        f"found action {action}")
+            v.error(at, f"{DRY_RUN_ANNOTATION} only works with action ALLOW or DENY, not {action}")
         elif str(v.annotations[DRY_RUN_ANNOTATION]) not in GO_BOOLS:
-            v.error(at, f"invalid value {v.annotations[DRY_RUN_ANNOTATION]!r}: must be true or false")
+            v.error(at, f"{v.annotations[DRY_RUN_ANNOTATION]!r} is not a boolean: use true or false")
 
     return (rule,)

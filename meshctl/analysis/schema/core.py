@@ -62,10 +62,10 @@ class Validation:
         self.findings.append(Finding(WARNING, path, text))
 
     def unreachable(self, path: str, rule: str, reason: str) -> None:
-        self.findings.append(Finding(UNREACHABLE, path, f"rule {rule} not used ({reason})", (rule, reason)))
+        self.findings.append(Finding(UNREACHABLE, path, f"rule {rule} is never used ({reason})", (rule, reason)))
 
     def ineffective(self, path: str, rule: str, match: str, earlier: str) -> None:
-        text = f"rule {rule} match {match} is not used (duplicate/overlapping match in rule {earlier})"
+        text = f"rule {rule} match {match} is never used: rule {earlier} already matches the same requests"
         self.findings.append(Finding(INEFFECTIVE, path, text, (rule, match, earlier)))
 
 
@@ -111,22 +111,13 @@ def is_nonempty(obj: Mapping[str, Any], key: str) -> bool:
     return value is not None and value != [] and value != {} and value != ""
 
 
+# JSON's names for Python's types, bool before int (a bool is an int)
+_TYPE_NAMES = ((type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+               (list, "array"), (dict, "object"))
+
+
 def type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), type(value).__name__)
 
 
 # -- nodes ----------------------------------------------------------------------------------------
@@ -200,14 +191,29 @@ class Str(Node):
             self._run_rules(value, path, v)
 
 
-class Int(Node):
-    __slots__ = ("enum", "maximum", "minimum")
+class _Ranged(Node):
+    """A number node with optional bounds."""
 
-    def __init__(self, minimum: int | None = None, maximum: int | None = None, enum: Iterable[int] | None = None,
-                 rules: Iterable[Rule] = ()) -> None:
+    __slots__ = ("maximum", "minimum")
+
+    def __init__(self, minimum: float | None, maximum: float | None, rules: Iterable[Rule]) -> None:
         super().__init__(rules)
         self.minimum = minimum
         self.maximum = maximum
+
+    def _check_range(self, value: float, path: str, v: Validation, spell: Callable[[Any], str] = str) -> None:
+        if self.minimum is not None and value < self.minimum:
+            v.error(path, f"must be at least {spell(self.minimum)}")
+        elif self.maximum is not None and value > self.maximum:
+            v.error(path, f"must be at most {spell(self.maximum)}")
+
+
+class Int(_Ranged):
+    __slots__ = ("enum",)
+
+    def __init__(self, minimum: int | None = None, maximum: int | None = None, enum: Iterable[int] | None = None,
+                 rules: Iterable[Rule] = ()) -> None:
+        super().__init__(minimum, maximum, rules)
         self.enum = frozenset(enum) if enum is not None else None
 
     def check(self, value: Any, path: str, v: Validation) -> None:
@@ -218,21 +224,17 @@ class Int(Node):
             return
         if self.enum is not None and value not in self.enum:
             v.error(path, f"unsupported value {value}: must be one of {', '.join(map(str, sorted(self.enum)))}")
-        elif self.minimum is not None and value < self.minimum:
-            v.error(path, f"must be at least {self.minimum}")
-        elif self.maximum is not None and value > self.maximum:
-            v.error(path, f"must be at most {self.maximum}")
+        else:
+            self._check_range(value, path, v)
         if self.rules:
             self._run_rules(value, path, v)
 
 
-class Num(Node):
-    __slots__ = ("maximum", "minimum")
+class Num(_Ranged):
+    __slots__ = ()
 
     def __init__(self, minimum: float | None = None, maximum: float | None = None, rules: Iterable[Rule] = ()) -> None:
-        super().__init__(rules)
-        self.minimum = minimum
-        self.maximum = maximum
+        super().__init__(minimum, maximum, rules)
 
     def check(self, value: Any, path: str, v: Validation) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (
@@ -240,10 +242,7 @@ class Num(Node):
         ):
             v.error(path, f"expected number, got {type_name(value)}")
             return
-        if self.minimum is not None and value < self.minimum:
-            v.error(path, f"must be at least {self.minimum:g}")
-        elif self.maximum is not None and value > self.maximum:
-            v.error(path, f"must be at most {self.maximum:g}")
+        self._check_range(value, path, v, "{:g}".format)
         if self.rules:
             self._run_rules(value, path, v)
 
@@ -300,9 +299,9 @@ class Duration(Node):
             v.error(path, f"{value!r} is not a duration (e.g. 500ms, 10s, 1h30m)")
         elif self.istio and not (self.allow_zero and nanos == 0):
             if nanos < 1_000_000:
-                v.error(path, "duration must be at least 1ms")
+                v.error(path, "must be at least 1ms")
             elif nanos % 1_000_000:
-                v.error(path, "only durations to ms precision are supported")
+                v.error(path, "must be a whole number of milliseconds")
         if self.rules:
             self._run_rules(value, path, v)
 

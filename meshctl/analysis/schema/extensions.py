@@ -31,12 +31,12 @@ _BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 def _url_problem(url: str) -> str | None:
     """A plugin URL: ``oci://``, ``https://``, ``http://``, ``file://`` or a bare image reference."""
     if not url:
-        return "url field needs to be set"
+        return "url must not be empty"
     if _BAD_URL_CHARS.search(url):
-        return f"failed to parse url {url!r}: it contains spaces or control characters"
+        return f"url {url!r} contains spaces or control characters"
     scheme = _SCHEME.match(url)
     if scheme and scheme.group(1).lower() not in URL_SCHEMES:
-        return f"url contains unsupported scheme: {scheme.group(1)}"
+        return f"url scheme {scheme.group(1)} is not supported: use oci, https, http or file"
     return None
 
 
@@ -54,10 +54,10 @@ def _wasm_plugin_rule(spec: dict, path: str, v: Validation) -> None:
         if not name:
             continue  # missing: reported as required
         if name in names:
-            v.error(f"{at}.name", f"duplicate env {name}")
+            v.error(f"{at}.name", f"env {name} is defined more than once")
         names.add(name)
         if as_str(env.get("valueFrom")) == "HOST" and as_str(env.get("value")):
-            v.error(f"{at}.value", "value may only be set when valueFrom is INLINE")
+            v.error(f"{at}.value", "valueFrom HOST reads the value from the host: remove value")
 
 
 ENV = Obj({"name": Str(min_len=1, max_len=256), "valueFrom": Str(enum=("INLINE", "HOST")), "value": Str(max_len=2048)},

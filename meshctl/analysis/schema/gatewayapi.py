@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from meshctl.analysis.schema import checks as C
@@ -57,33 +58,41 @@ PARENT_REF = Obj({"group": GROUP, "kind": KIND, "namespace": NAMESPACE, "name": 
                   "sectionName": SECTION_NAME, "port": PORT}, required=("name",))
 
 
-def _parent_refs_rule(refs: list, path: str, v: Validation) -> None:
-    """Several references to one parent must each name a (distinct) section."""
-    by_parent: dict[tuple, list[str]] = {}
-    for ref in refs:
-        ref = as_dict(ref)
-        parent = (as_str(ref.get("group")) if "group" in ref else GATEWAY_GROUP, as_str(ref.get("kind")) or "Gateway",
-                  as_str(ref.get("namespace")), as_str(ref.get("name")))
-        by_parent.setdefault(parent, []).append(as_str(ref.get("sectionName")))
-    for parent, sections in by_parent.items():
-        if len(sections) < 2:
-            continue
-        if "" in sections and any(sections):
-            v.error(path, f"sectionName must be specified when parentRefs includes 2 or more references to the same "
-                          f"parent ({parent[3]})")
-        elif len(set(sections)) != len(sections):
-            v.error(path, f"sectionName must be unique when parentRefs includes 2 or more references to the same "
-                          f"parent ({parent[3]})")
+def _section_names_rule(field: str, what: str, target_of: Callable[[Mapping[str, Any]], tuple[str, ...]]):
+    """Several references to one target (``target_of`` a reference: its identity, the name last) must each name
+    a distinct section."""
+
+    def rule(refs: list, path: str, v: Validation) -> None:
+        by_target: dict[tuple[str, ...], list[str]] = {}
+        for ref in refs:
+            ref = as_dict(ref)
+            by_target.setdefault(target_of(ref), []).append(as_str(ref.get("sectionName")))
+        for target, sections in by_target.items():
+            if len(sections) < 2:
+                continue
+            if "" in sections and any(sections):
+                v.error(path, f"{field} refers to {what} {target[-1]} more than once, so every reference to it needs "
+                              "a sectionName")
+            elif len(set(sections)) != len(sections):
+                v.error(path, f"{field} refers to {what} {target[-1]} more than once: each reference needs its own "
+                              "sectionName")
+
+    return rule
 
 
-PARENT_REFS = List(PARENT_REF, max_items=32, rules=(_parent_refs_rule,))
+def _parent_of(ref: Mapping[str, Any]) -> tuple[str, ...]:
+    return (as_str(ref.get("group")) if "group" in ref else GATEWAY_GROUP, as_str(ref.get("kind")) or "Gateway",
+            as_str(ref.get("namespace")), as_str(ref.get("name")))
+
+
+PARENT_REFS = List(PARENT_REF, max_items=32, rules=(_section_names_rule("parentRefs", "parent", _parent_of),))
 
 
 def _service_port_rule(ref: dict, path: str, v: Validation) -> None:
     group = as_str(ref.get("group"))
     kind = as_str(ref.get("kind")) if "kind" in ref else "Service"
     if group == "" and kind == "Service" and not is_set(ref, "port"):
-        v.error(f"{path}.port", "port is required for a Service reference")
+        v.error(f"{path}.port", "a Service backend needs a port")
 
 
 BACKEND_OBJECT_REF_FIELDS = {"group": GROUP, "kind": KIND, "name": OBJECT_NAME, "namespace": NAMESPACE, "port": PORT}
@@ -98,7 +107,7 @@ CA_CERTIFICATE_REF = Obj({"group": GROUP, "kind": KIND, "name": OBJECT_NAME, "na
 def _hostnames_rule(hostnames: list, path: str, v: Validation) -> None:
     for i, name in enumerate(hostnames):
         if isinstance(name, str) and C.is_ip(name):
-            v.error(f"{path}[{i}]", "hostnames cannot be IP addresses")
+            v.error(f"{path}[{i}]", "must be a host name, not an IP address")
 
 
 HOSTNAMES = List(HOSTNAME, max_items=16, rules=(_hostnames_rule,))
@@ -113,7 +122,7 @@ def _unique_names_rule(what: str):
         names = Counter(as_str(as_dict(x).get("name")).lower() for x in items if is_set(as_dict(x), "name"))
         for name, count in names.items():
             if count > 1:
-                v.error(path, f"duplicate {what} {name!r}")
+                v.error(path, f"{what} {name!r} is listed more than once")
     return rule
 
 
@@ -128,7 +137,7 @@ def _fraction_rule(fraction: dict, path: str, v: Validation) -> None:
     denominator = fraction.get("denominator", 100)
     numerator = fraction.get("numerator")
     if isinstance(numerator, int) and isinstance(denominator, int) and numerator > denominator:
-        v.error(path, "numerator must be less than or equal to denominator")
+        v.error(path, "numerator cannot be larger than denominator")
 
 
 REQUEST_MIRROR = Obj({
@@ -138,19 +147,29 @@ REQUEST_MIRROR = Obj({
 }, required=("backendRef",), one_of=[("percent", "fraction")])
 
 
-def _path_modifier_rule(modifier: dict, path: str, v: Validation) -> None:
-    kind = modifier.get("type")
-    for field, expected in (("replaceFullPath", "ReplaceFullPath"), ("replacePrefixMatch", "ReplacePrefixMatch")):
-        if kind == expected and not is_set(modifier, field):
-            v.error(f"{path}.{field}", f"{field} must be specified when type is set to {expected!r}")
-        if is_set(modifier, field) and kind != expected:
-            v.error(f"{path}.type", f"type must be {expected!r} when {field} is set")
+def _type_fields_rule(fields_by_type: Mapping[str, str], mismatch_at_type: bool = False,
+                      present: Callable[[Mapping[str, Any], str], bool] = is_set):
+    """Objects whose ``type`` says which field holds the settings: that field is required, the others refused.
+    A refused field is reported at itself, or at ``type`` when ``mismatch_at_type``."""
+
+    def rule(obj: dict, path: str, v: Validation) -> None:
+        kind = obj.get("type")
+        for expected, field in fields_by_type.items():
+            has = present(obj, field)
+            if kind == expected and not has:
+                v.error(f"{path}.{field}", f"type {expected} needs {field}")
+            elif has and kind != expected:
+                v.error(f"{path}.type" if mismatch_at_type else f"{path}.{field}",
+                        f"{field} is only allowed when type is {expected}")
+
+    return rule
 
 
 PATH_MODIFIER = Obj({
     "type": Str(enum=("ReplaceFullPath", "ReplacePrefixMatch")), "replaceFullPath": Str(max_len=1024),
     "replacePrefixMatch": Str(max_len=1024),
-}, required=("type",), rules=(_path_modifier_rule,))
+}, required=("type",), rules=(_type_fields_rule({"ReplaceFullPath": "replaceFullPath",
+                                                 "ReplacePrefixMatch": "replacePrefixMatch"}, mismatch_at_type=True),))
 
 REQUEST_REDIRECT = Obj({
     "scheme": Str(enum=("http", "https")), "hostname": PRECISE_HOSTNAME, "path": PATH_MODIFIER, "port": PORT,
@@ -162,7 +181,7 @@ URL_REWRITE = Obj({"hostname": PRECISE_HOSTNAME, "path": PATH_MODIFIER})
 def _star_alone_rule(what: str):
     def rule(items: list, path: str, v: Validation) -> None:
         if "*" in items and len(items) > 1:
-            v.error(path, f"{what} cannot contain '*' alongside other values")
+            v.error(path, f"'*' must be the only entry of {what}")
     return rule
 
 
@@ -187,24 +206,16 @@ FILTER_FIELDS = {
 
 
 def _filter_rule(types: tuple[str, ...]):
-    def rule(item: dict, path: str, v: Validation) -> None:
-        kind = item.get("type")
-        for filter_type in types:
-            field = FILTER_FIELDS[filter_type]
-            if is_set(item, field) and kind != filter_type:
-                v.error(f"{path}.{field}", f"filter.{field} must be nil if the filter.type is not {filter_type}")
-            if kind == filter_type and not is_set(item, field):
-                v.error(f"{path}.{field}", f"filter.{field} must be specified for {filter_type} filter.type")
-    return rule
+    return _type_fields_rule({filter_type: FILTER_FIELDS[filter_type] for filter_type in types})
 
 
 def _filters_rule(items: list, path: str, v: Validation) -> None:
     counts = Counter(as_str(as_dict(f).get("type")) for f in items)
     if counts["RequestRedirect"] and counts["URLRewrite"]:
-        v.error(path, "may specify either RequestRedirect or URLRewrite, but not both")
+        v.error(path, "RequestRedirect and URLRewrite filters cannot be used together")
     for kind in ("CORS", "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"):
         if counts[kind] > 1:
-            v.error(path, f"{kind} filter cannot be repeated")
+            v.error(path, f"only one {kind} filter is allowed")
 
 
 HTTP_FILTER_TYPES = tuple(FILTER_FIELDS)
@@ -240,29 +251,26 @@ def _path_match_rule(match: dict, path: str, v: Validation) -> None:
         return
     at = f"{path}.value"
     if not value.startswith("/"):
-        v.error(at, "value must be an absolute path and start with '/' when type is Exact or PathPrefix")
+        v.error(at, f"{kind} paths must start with '/'")
     for bad in ("//", "/./", "/../", "%2f", "%2F", "#"):
         if bad in value:
-            v.error(at, f"must not contain {bad!r} when type is Exact or PathPrefix")
+            v.error(at, f"{kind} paths cannot contain {bad!r}")
     for bad in ("/..", "/."):
         if value.endswith(bad):
-            v.error(at, f"must not end with {bad!r} when type is Exact or PathPrefix")
+            v.error(at, f"{kind} paths cannot end with {bad!r}")
     if value and not PATH_CHARS.search(value):
-        v.error(at, "path contains characters that are not allowed (escape them as %XX)")
+        v.error(at, "path has characters that must be percent-encoded (%XX)")
 
 
-
-def _query_rule(items: list, path: str, v: Validation) -> None:
-    _unique_names_rule("query parameter")(items, path, v)
-
-
+HEADER_MATCHES = List(Obj({"type": MATCH_TYPE, "name": HEADER_NAME, "value": Str(min_len=1, max_len=4096)},
+                          required=("name", "value")), max_items=16, rules=(_unique_names_rule("header match"),))
 HTTP_MATCH = Obj({
     "path": Obj({"type": Str(enum=("Exact", "PathPrefix", "RegularExpression")), "value": Str(max_len=1024)},
                 rules=(_path_match_rule,)),
-    "headers": List(Obj({"type": MATCH_TYPE, "name": HEADER_NAME, "value": Str(min_len=1, max_len=4096)},
-                        required=("name", "value")), max_items=16, rules=(_unique_names_rule("header match"),)),
+    "headers": HEADER_MATCHES,
     "queryParams": List(Obj({"type": MATCH_TYPE, "name": HEADER_NAME, "value": Str(min_len=1, max_len=1024)},
-                            required=("name", "value")), max_items=16, rules=(_query_rule,)),
+                            required=("name", "value")), max_items=16,
+                        rules=(_unique_names_rule("query parameter"),)),
     "method": Str(enum=HTTP_METHODS),
 })
 
@@ -287,28 +295,27 @@ def _http_rule_rule(rule: dict, path: str, v: Validation) -> None:
     filters = as_list(rule.get("filters"))
     backends = as_list(rule.get("backendRefs"))
     if backends and any(is_set(as_dict(f), "requestRedirect") for f in filters):
-        v.error(path, "RequestRedirect filter must not be used together with backendRefs")
+        v.error(path, "a rule with a RequestRedirect filter cannot have backendRefs")
     single_prefix = _single_prefix_match(rule)
     for field, what in (("requestRedirect", "RequestRedirect"), ("urlRewrite", "URLRewrite")):
         in_rule = _uses_prefix_replacement(filters, field)
         in_backends = any(_uses_prefix_replacement(as_dict(b).get("filters"), field) for b in backends)
         if (in_rule or in_backends) and not single_prefix:
-            v.error(path, f"when using {what} filter with path.replacePrefixMatch, exactly one PathPrefix match must "
-                          "be specified")
+            v.error(path, f"a {what} filter with path.replacePrefixMatch needs the rule to have exactly one match, "
+                          "of type PathPrefix")
     timeouts = as_dict(rule.get("timeouts"))
     request, backend = timeouts.get("request"), timeouts.get("backendRequest")
     if isinstance(request, str) and isinstance(backend, str):
         request_ns, backend_ns = parse_duration_ns(request), parse_duration_ns(backend)
         if request_ns and backend_ns is not None and backend_ns > request_ns:
-            v.error(f"{path}.timeouts", "backendRequest timeout cannot be longer than request timeout")
+            v.error(f"{path}.timeouts", "backendRequest cannot be longer than request")
 
 
 def _total_matches_rule(limit: int):
     def rule(rules: list, path: str, v: Validation) -> None:
         total = sum(len(as_list(as_dict(r).get("matches"))) for r in rules)
         if total > limit:
-            v.error(path, f"the total number of matches across all rules in a route must be at most {limit} "
-                          f"(found {total})")
+            v.error(path, f"a route may have at most {limit} matches across all its rules (found {total})")
     return rule
 
 
@@ -336,20 +343,19 @@ GRPC_METHOD = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 
 def _grpc_method_rule(method: dict, path: str, v: Validation) -> None:
     if is_set(method, "type") and not (is_set(method, "service") or is_set(method, "method")):
-        v.error(path, "one or both of 'service' or 'method' must be specified")
+        v.error(path, "set service, method or both")
     if as_str(method.get("type")) in ("", "Exact"):
         service, name = method.get("service"), method.get("method")
         if isinstance(service, str) and not GRPC_SERVICE.match(service):
-            v.error(f"{path}.service", f"service {service!r} contains characters that are not allowed")
+            v.error(f"{path}.service", f"{service!r} is not a valid gRPC service name")
         if isinstance(name, str) and not GRPC_METHOD.match(name):
-            v.error(f"{path}.method", f"method {name!r} contains characters that are not allowed")
+            v.error(f"{path}.method", f"{name!r} is not a valid gRPC method name")
 
 
 GRPC_MATCH = Obj({
     "method": Obj({"type": MATCH_TYPE, "service": Str(max_len=1024), "method": Str(max_len=1024)},
                   rules=(_grpc_method_rule,)),
-    "headers": List(Obj({"type": MATCH_TYPE, "name": HEADER_NAME, "value": Str(min_len=1, max_len=4096)},
-                        required=("name", "value")), max_items=16, rules=(_unique_names_rule("header match"),)),
+    "headers": HEADER_MATCHES,
 })
 
 GRPC_ROUTE = KindSchema(
@@ -371,7 +377,7 @@ def _tls_route_rule(spec: dict, path: str, v: Validation) -> None:
     if not v.api_version.endswith("/v1"):
         return
     if not as_list(spec.get("hostnames")):
-        v.error(f"{path}.hostnames", "required (at least one hostname)")
+        v.error(f"{path}.hostnames", "required for TLSRoute v1: list at least one hostname")
     if len(as_list(spec.get("rules"))) > 1:
         v.error(f"{path}.rules", "must have at most 1 items")
 
@@ -401,7 +407,7 @@ ROUTE_NAMESPACES = Obj({
 def _listener_tls_rule(tls: dict, path: str, v: Validation) -> None:
     if as_str(tls.get("mode")) in ("", "Terminate") and not (is_nonempty(tls, "certificateRefs")
                                                            or is_nonempty(tls, "options")):
-        v.error(path, "certificateRefs or options must be specified when mode is Terminate")
+        v.error(path, "mode Terminate needs certificateRefs or options")
 
 
 LISTENER = Obj({
@@ -423,22 +429,22 @@ def _listeners_rule(listeners: list, path: str, v: Validation) -> None:
         protocol = listener.get("protocol")
         tls = listener.get("tls")
         if protocol in ("HTTP", "TCP", "UDP") and tls is not None:
-            v.error(f"{at}.tls", f"tls must not be specified for protocol {protocol}")
+            v.error(f"{at}.tls", f"protocol {protocol} does not use tls: remove it")
         if protocol == "HTTPS" and tls is not None and as_str(as_dict(tls).get("mode")) not in ("", "Terminate"):
-            v.error(f"{at}.tls.mode", "tls mode must be Terminate for protocol HTTPS")
+            v.error(f"{at}.tls.mode", "protocol HTTPS needs mode Terminate")
         if protocol == "TLS" and tls is None:
-            v.error(f"{at}.tls", "tls mode must be set for protocol TLS")
+            v.error(f"{at}.tls", "protocol TLS needs tls settings")
         if protocol in ("TCP", "UDP") and as_str(listener.get("hostname")):
-            v.error(f"{at}.hostname", f"hostname must not be specified for protocol {protocol}")
+            v.error(f"{at}.hostname", f"protocol {protocol} does not use a hostname: remove it")
         if is_set(listener, "name"):
             names[str(listener["name"])] += 1
         endpoints[(str(listener.get("port")), str(protocol), as_str(listener.get("hostname")))] += 1
     for name, count in names.items():
         if count > 1:
-            v.error(path, f"listener name {name!r} must be unique within the Gateway")
+            v.error(path, f"listener name {name!r} is used more than once")
     for (port, protocol, hostname), count in endpoints.items():
         if count > 1:
-            v.error(path, f"combination of port, protocol and hostname must be unique for each listener "
+            v.error(path, f"several listeners have the same port, protocol and hostname "
                           f"({port}/{protocol} {hostname or '(no hostname)'})")
 
 
@@ -458,7 +464,7 @@ def _addresses_rule(addresses: list, path: str, v: Validation) -> None:
                    if isinstance(as_dict(a).get("value"), str))
     for (kind, value), count in seen.items():
         if count > 1 and kind in ("IPAddress", "Hostname"):
-            v.error(path, f"{kind} values must be unique ({value} repeated)")
+            v.error(path, f"{kind} {value} is listed more than once")
 
 
 _LABEL_KEY = rf"^({_DNS_LABEL}(\.{_DNS_LABEL})*/)?([A-Za-z0-9][-A-Za-z0-9_.]{{0,61}})?[A-Za-z0-9]$"
@@ -481,7 +487,7 @@ def _per_port_rule(items: list, path: str, v: Validation) -> None:
     ports = Counter(str(as_dict(x).get("port")) for x in items)
     for port, count in ports.items():
         if count > 1:
-            v.error(path, f"port {port} for TLS configuration must be unique within the Gateway")
+            v.error(path, f"port {port} has more than one TLS configuration")
 
 
 GATEWAY = KindSchema(
@@ -547,45 +553,28 @@ REFERENCE_GRANT = KindSchema(
 # -- BackendTLSPolicy ----------------------------------------------------------------------------
 
 
-def _target_refs_rule(refs: list, path: str, v: Validation) -> None:
-    by_target: dict[tuple, list[str]] = {}
-    for ref in refs:
-        ref = as_dict(ref)
-        key = (as_str(ref.get("group")), as_str(ref.get("kind")), as_str(ref.get("name")))
-        by_target.setdefault(key, []).append(as_str(ref.get("sectionName")))
-    for target, sections in by_target.items():
-        if len(sections) > 1 and "" in sections and any(sections):
-            v.error(path, f"sectionName must be specified when targetRefs includes 2 or more references to the same "
-                          f"target ({target[2]})")
-        elif len(set(sections)) != len(sections):
-            v.error(path, f"sectionName must be unique when targetRefs includes 2 or more references to the same "
-                          f"target ({target[2]})")
+def _target_of(ref: Mapping[str, Any]) -> tuple[str, ...]:
+    return as_str(ref.get("group")), as_str(ref.get("kind")), as_str(ref.get("name"))
 
 
-def _san_rule(san: dict, path: str, v: Validation) -> None:
-    kind = san.get("type")
-    for field, expected in (("hostname", "Hostname"), ("uri", "URI")):
-        has = bool(as_str(san.get(field)))
-        if kind == expected and not has:
-            v.error(f"{path}.{field}", f"SubjectAltName element must contain {field} if type is set to {expected}")
-        if kind != expected and has:
-            v.error(f"{path}.{field}", f"SubjectAltName element must not contain {field} if type is not {expected}")
+def _has_text(obj: Mapping[str, Any], field: str) -> bool:
+    return bool(as_str(obj.get(field)))
 
 
 def _tls_validation_rule(validation: dict, path: str, v: Validation) -> None:
     refs = is_nonempty(validation, "caCertificateRefs")
     well_known = bool(as_str(validation.get("wellKnownCACertificates")))
     if refs and well_known:
-        v.error(path, "must not contain both caCertificateRefs and wellKnownCACertificates")
+        v.error(path, "set caCertificateRefs or wellKnownCACertificates, not both")
     elif not refs and not well_known:
-        v.error(path, "must specify either caCertificateRefs or wellKnownCACertificates")
+        v.error(path, "set caCertificateRefs or wellKnownCACertificates")
 
 
 BACKEND_TLS_POLICY = KindSchema(
     Obj({
         "targetRefs": List(Obj({"group": GROUP, "kind": KIND, "name": OBJECT_NAME, "sectionName": SECTION_NAME},
                                required=("group", "kind", "name")), min_items=1, max_items=16,
-                           rules=(_target_refs_rule,)),
+                           rules=(_section_names_rule("targetRefs", "target", _target_of),)),
         "validation": Obj({
             "caCertificateRefs": List(LOCAL_OBJECT_REF, max_items=8),
             "wellKnownCACertificates": Str(
@@ -597,7 +586,8 @@ BACKEND_TLS_POLICY = KindSchema(
                 "type": Str(enum=("Hostname", "URI")), "hostname": HOSTNAME,
                 "uri": Str(min_len=1, max_len=253, pattern=r"^(([^:/?#]+):)(//([^/?#]*))([^?#]*)(\?([^#]*))?(#(.*))?",
                            hint="an absolute URI such as spiffe://cluster.local/ns/a/sa/b"),
-            }, required=("type",), rules=(_san_rule,)), max_items=5),
+            }, required=("type",), rules=(_type_fields_rule({"Hostname": "hostname", "URI": "uri"},
+                                                            present=_has_text),)), max_items=5),
         }, required=("hostname",), rules=(_tls_validation_rule,)),
         "options": Map(Str(max_len=4096)),
     }, required=("targetRefs", "validation")),

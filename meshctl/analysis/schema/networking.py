@@ -8,6 +8,7 @@ webhook rejects (errors) or accepts with a warning.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from meshctl.analysis.schema import checks as C
@@ -52,10 +53,14 @@ def _err(v: Validation, path: str, problem: str | None) -> None:
         v.error(path, problem)
 
 
+def _not_fqdn_or_ip(what: str, value: str) -> str:
+    return f"{what} {value!r} is neither an IP address nor a fully qualified host name"
+
+
 def _percentage_problem(percentage: Any) -> str | None:
     value = as_num(as_dict(percentage).get("value"))
     if value < 0 or value > 100 or 0 < value < 0.0001:
-        return f"percentage {value:g} is neither 0.0, nor in range [0.0001, 100.0]"
+        return f"percentage {value:g} must be 0 or between 0.0001 and 100"
     return None
 
 
@@ -70,22 +75,27 @@ def check_string_match(match: Any, path: str, v: Validation, *, empty_prefix_ok:
     """Istio's StringMatch rules: a prefix must not be empty (except for URIs); a regex must be valid RE2."""
     match = as_dict(match)
     if not empty_prefix_ok and match.get("prefix") == "":
-        v.error(path, "prefix string match should not be empty")
+        v.error(path, "prefix must not be empty")
     regex = match.get("regex")
     if isinstance(regex, str):
-        _err(v, path, "regex string match should not be empty" if regex == "" else C.check_regex(regex))
+        _err(v, path, "regex must not be empty" if regex == "" else C.check_regex(regex))
 
 
 # -- destinations ---------------------------------------------------------------------------------
 
 
+def _subset_name_problem(name: str) -> str | None:
+    return None if C.is_dns1123_label(name) else f"subset name {name} is not a DNS label"
+
+
 def _destination_rule(dest: dict, path: str, v: Validation) -> None:
     host = dest.get("host")
     if isinstance(host, str):
-        _err(v, f"{path}.host", f"invalid destination host {host}" if host == "*" else C.check_wildcard_domain(host))
+        _err(v, f"{path}.host", f"destination host cannot be {host}: name a service" if host == "*"
+             else C.check_wildcard_domain(host))
     subset = dest.get("subset")
-    if isinstance(subset, str) and subset and not C.is_dns1123_label(subset):
-        v.error(f"{path}.subset", f"subset name is invalid: {subset}")
+    if isinstance(subset, str) and subset:
+        _err(v, f"{path}.subset", _subset_name_problem(subset))
     if is_set(dest, "port"):
         _err(v, f"{path}.port.number", C.check_port(as_int(as_dict(dest["port"]).get("number"))))
 
@@ -99,10 +109,10 @@ def _weights_rule(routes: list, path: str, v: Validation) -> None:
     for i, route in enumerate(routes):
         weight = as_int(as_dict(route).get("weight"))
         if weight < 0:
-            v.error(f"{path}[{i}].weight", f"weight {weight} < 0")
+            v.error(f"{path}[{i}].weight", f"weight {weight} is negative")
         total += weight
     if len(routes) > 1 and total == 0:
-        v.error(path, "total destination weight = 0")
+        v.error(path, "the destination weights add up to 0: give at least one a positive weight")
 
 
 # -- header manipulation --------------------------------------------------------------------------
@@ -133,16 +143,24 @@ def check_gateway_names(names: Any, path: str, v: Validation) -> None:
         if not slash:
             if "." in name:
                 parts = name.split(".")
-                v.warn(at, f"using legacy gatewayName format {name!r}; prefer the <namespace>/<name> format: "
-                           f"'{parts[1]}/{parts[0]}'")
+                v.warn(at, f"{name!r} uses the old <name>.<namespace> form; write it as '{parts[1]}/{parts[0]}'")
             _err(v, at, C.check_fqdn(name))
             continue
         if not ns or not gw:
-            v.error(at, "config namespace and gateway name cannot be empty")
+            v.error(at, "both parts of <namespace>/<name> must be set")
         if not C.is_dns1123_label(ns):
-            v.error(at, f"invalid value for namespace: {ns!r}")
+            v.error(at, f"namespace {ns!r} is not a DNS label")
         if not C.is_dns1123_label(gw):
-            v.error(at, f"invalid value for gateway name: {gw!r}")
+            v.error(at, f"gateway name {gw!r} is not a DNS label")
+
+
+def _l4_match_rule(match: dict, path: str, v: Validation) -> None:
+    """What every route match (HTTP, TLS, TCP) may say: a port, source labels, gateways."""
+    port = as_int(match.get("port"))
+    if port:
+        _err(v, f"{path}.port", C.check_port(port))
+    C.check_labels(match.get("sourceLabels"), f"{path}.sourceLabels", v)
+    check_gateway_names(match.get("gateways"), f"{path}.gateways", v)
 
 
 def _http_match_rule(match: dict, path: str, v: Validation) -> None:
@@ -157,14 +175,10 @@ def _http_match_rule(match: dict, path: str, v: Validation) -> None:
     for key, value in as_dict(match.get("withoutHeaders")).items():
         if as_dict(value).get("regex") != "*":  # "*" means "header present", not a regex
             check_string_match(value, f"{path}.withoutHeaders.{key}", v)
-    port = as_int(match.get("port"))
-    if port:
-        _err(v, f"{path}.port", C.check_port(port))
-    C.check_labels(match.get("sourceLabels"), f"{path}.sourceLabels", v)
-    check_gateway_names(match.get("gateways"), f"{path}.gateways", v)
+    _l4_match_rule(match, path, v)
     namespace = as_str(match.get("sourceNamespace"))
     if namespace and not C.is_dns1123_label(namespace):
-        v.error(f"{path}.sourceNamespace", f"sourceNamespace match {namespace} is invalid")
+        v.error(f"{path}.sourceNamespace", f"{namespace} is not a valid namespace name")
 
 
 HTTP_MATCH = Obj({
@@ -182,13 +196,13 @@ def _redirect_rule(redirect: dict, path: str, v: Validation) -> None:
     if not any(as_str(redirect.get(k)) for k in ("uri", "authority", "scheme")) and not (
         is_set(redirect, "port") or is_set(redirect, "derivePort")
     ):
-        v.error(path, "redirect must specify URI, authority, scheme, or port")
+        v.error(path, "the redirect changes nothing: set uri, authority, scheme, port or derivePort")
     code = as_int(redirect.get("redirectCode"))
     if code and not 300 <= code <= 399:
-        v.error(f"{path}.redirectCode", f"{code} is not a valid redirect code, must be 3xx")
+        v.error(f"{path}.redirectCode", f"redirect code {code} is not a 3xx status")
     scheme = as_str(redirect.get("scheme"))
     if scheme not in ("", "http", "https"):
-        v.error(f"{path}.scheme", 'invalid redirect scheme, must be "http" or "https"')
+        v.error(f"{path}.scheme", "use http or https")
     port = as_int(redirect.get("port"))
     if port > 0:
         _err(v, f"{path}.port", C.check_port(port))
@@ -203,16 +217,16 @@ KB = 1024
 
 
 def _http_status_problem(status: int) -> str | None:
-    return None if 200 <= status <= 600 else f"HTTP status {status} is not in range 200-599"
+    return None if 200 <= status <= 600 else f"{status} is not an HTTP status code from 200 to 599"
 
 
 def _direct_response_rule(response: dict, path: str, v: Validation) -> None:
     body = as_dict(response.get("body"))
     size = len(as_str(body.get("string"))) or len(as_str(body.get("bytes"))) * 3 // 4  # bytes are base64
     if size > KB * KB:
-        v.error(f"{path}.body", "large direct_responses may impact control plane performance, must be less than 1MB")
+        v.error(f"{path}.body", "body is over the 1MB limit: large direct responses slow down the control plane")
     elif size > 100 * KB:
-        v.warn(f"{path}.body", "large direct_responses may impact control plane performance")
+        v.warn(f"{path}.body", "body is over 100KB: large direct responses slow down the control plane")
     if is_set(response, "status"):
         _err(v, f"{path}.status", _http_status_problem(as_int(response["status"])))
 
@@ -225,14 +239,14 @@ DIRECT_RESPONSE = Obj({
 def _rewrite_rule(rewrite: dict, path: str, v: Validation) -> None:
     uri, regex_rewrite = as_str(rewrite.get("uri")), rewrite.get("uriRegexRewrite")
     if uri and regex_rewrite is not None:
-        v.error(path, "rewrite may only contain one of URI or UriRegexRewrite")
+        v.error(path, "set uri or uriRegexRewrite, not both")
     elif not uri and regex_rewrite is None and not as_str(rewrite.get("authority")):
-        v.error(path, "rewrite must specify at least one of URI, UriRegexRewrite, or authority")
+        v.error(path, "the rewrite changes nothing: set uri, uriRegexRewrite or authority")
     if regex_rewrite is not None:
         regex_rewrite = as_dict(regex_rewrite)
         match, replacement = as_str(regex_rewrite.get("match")), as_str(regex_rewrite.get("rewrite"))
         if not match or not replacement:
-            v.error(f"{path}.uriRegexRewrite", "UriRegexRewrite requires both Rewrite and Match fields to be specified")
+            v.error(f"{path}.uriRegexRewrite", "set both match and rewrite")
         else:
             _err(v, f"{path}.uriRegexRewrite.match", C.check_regex(match))
 
@@ -259,13 +273,13 @@ def _retry_policy_ok(policy: str) -> bool:
 def _retries_rule(retries: dict, path: str, v: Validation) -> None:
     attempts = as_int(retries.get("attempts"))
     if attempts < 0:
-        v.error(f"{path}.attempts", "attempts cannot be negative")
+        v.error(f"{path}.attempts", "must not be negative")
     retry_on = as_str(retries.get("retryOn"))
     if attempts == 0 and (is_set(retries, "perTryTimeout") or retry_on or is_set(retries, "retryRemoteLocalities")):
-        v.error(path, "http retry policy configured when attempts are set to 0 (disabled)")
+        v.error(path, "attempts is 0, which disables retries, yet other retry settings are set")
     for policy in retry_on.split(",") if retry_on else ():
         if not _retry_policy_ok(policy):
-            v.error(f"{path}.retryOn", f"{policy!r} is not a valid retryOn policy")
+            v.error(f"{path}.retryOn", f"{policy!r} is not a known retryOn condition")
 
 
 RETRIES = Obj({
@@ -286,25 +300,25 @@ def _abort_rule(abort: dict, path: str, v: Validation) -> None:
     if is_set(abort, "grpcStatus"):
         status = as_str(abort["grpcStatus"])
         if status not in GRPC_STATUSES:
-            v.error(f"{path}.grpcStatus", f"gRPC status {status!r} is not supported, use a name such as NOT_FOUND")
+            v.error(f"{path}.grpcStatus", f"{status!r} is not a gRPC status name such as NOT_FOUND")
     elif is_set(abort, "http2Error"):
-        v.error(f"{path}.http2Error", "HTTP/2 abort fault injection not supported yet")
+        v.error(f"{path}.http2Error", "http2Error aborts are not supported: use httpStatus or grpcStatus")
     elif is_set(abort, "httpStatus"):
         _err(v, f"{path}.httpStatus", _http_status_problem(as_int(abort["httpStatus"])))
     else:
-        v.warn(path, "abort configured, but error type not set")
+        v.warn(path, "the abort has no error to return: set httpStatus or grpcStatus")
 
 
 def _delay_rule(delay: dict, path: str, v: Validation) -> None:
     if is_set(delay, "percentage"):
         _err(v, f"{path}.percentage", _percentage_problem(delay["percentage"]))
     if is_set(delay, "exponentialDelay"):
-        v.error(f"{path}.exponentialDelay", "exponentialDelay not supported yet")
+        v.error(f"{path}.exponentialDelay", "exponentialDelay is not supported: use fixedDelay")
 
 
 def _fault_rule(fault: dict, path: str, v: Validation) -> None:
     if not is_set(fault, "abort") and not is_set(fault, "delay"):
-        v.error(path, "HTTP fault injection must have an abort and/or a delay")
+        v.error(path, "the fault needs an abort, a delay or both")
 
 
 FAULT = Obj({
@@ -334,7 +348,7 @@ def _cors_rule(cors: dict, path: str, v: Validation) -> None:
             v.error(f"{path}.allowMethods[{i}]", f"{method!r} is not a supported HTTP method")
     max_age = cors.get("maxAge")
     if isinstance(max_age, str) and (parse_duration_ns(max_age) or 0) % 1_000_000_000:
-        v.error(f"{path}.maxAge", "max_age duration is accurate only to seconds precision")
+        v.error(f"{path}.maxAge", "must be a whole number of seconds")
 
 
 CORS = Obj({
@@ -345,10 +359,12 @@ CORS = Obj({
 }, rules=(_cors_rule,))
 
 
+def _percent_problem(value: float) -> str | None:
+    return f"percentage {value:g} is outside 0-100" if value < 0 or value > 100 else None
+
+
 def _mirror_rule(mirror: dict, path: str, v: Validation) -> None:
-    value = as_num(as_dict(mirror.get("percentage")).get("value"))
-    if value > 100 or value < 0:
-        v.error(f"{path}.percentage", f"mirror percentage must be between 0 and 100 (it has {value:g})")
+    _err(v, f"{path}.percentage", _percent_problem(as_num(as_dict(mirror.get("percentage")).get("value"))))
 
 
 MIRROR = Obj({"destination": DESTINATION, "percentage": PERCENT}, required=("destination",), rules=(_mirror_rule,))
@@ -363,41 +379,38 @@ def _http_route_rule(route: dict, path: str, v: Validation) -> None:
     if not delegate_vs and is_set(route, "delegate"):
         # a root route only delegates: no route, no redirect
         name = as_str(route.get("name"))
-        if is_set(route, "redirect"):
-            v.error(path, f"root HTTP route {name} must not specify redirect")
-        if is_nonempty(route, "route"):
-            v.error(path, f"root HTTP route {name} must not specify route")
+        label = f"HTTP route {name}" if name else "this HTTP route"
+        for field in ("redirect", "route"):
+            if is_nonempty(route, field) if field == "route" else is_set(route, field):
+                v.error(path, f"{label} delegates, so it cannot also have a {field}")
     else:
         if delegate_vs and is_set(route, "delegate"):
-            v.error(f"{path}.delegate", "delegate HTTP route cannot contain delegate")
+            v.error(f"{path}.delegate", "a delegate VirtualService cannot delegate further")
         _check_route_conflicts(route, path, v)
     if is_set(route, "mirror") and is_nonempty(route, "mirrors"):
-        v.error(path, "HTTP route cannot contain both mirror and mirrors")
+        v.error(path, "set mirror or mirrors, not both")
     for field in ("mirrorPercent", "mirror_percent"):
         if is_set(route, field):
             if as_int(route[field]) > 100:
-                v.error(f"{path}.{field}",
-                        f"mirror_percent must have a max value of 100 (it has {as_int(route[field])})")
-            v.warn(f"{path}.{field}", 'using deprecated setting "mirrorPercent", use "mirrorPercentage" instead')
+                v.error(f"{path}.{field}", f"{field} {as_int(route[field])} is above the maximum of 100")
+            v.warn(f"{path}.{field}", f"{field} is deprecated: use mirrorPercentage")
     if is_set(route, "mirrorPercentage"):
-        value = as_num(as_dict(route["mirrorPercentage"]).get("value"))
-        if value > 100 or value < 0:
-            v.error(f"{path}.mirrorPercentage", f"mirror_percentage must be between 0 and 100 (it has {value:g})")
+        _err(v, f"{path}.mirrorPercentage", _percent_problem(as_num(as_dict(route["mirrorPercentage"]).get("value"))))
     _check_authority_rewrite(route, path, v)
 
 
 def _check_route_conflicts(route: dict, path: str, v: Validation) -> None:
+    """A redirect or a direct response is the whole answer: nothing may route, fault or rewrite beside it."""
     has_route = is_nonempty(route, "route")
-    if is_set(route, "redirect"):
-        for other in ("route", "fault", "rewrite", "directResponse"):
-            if (has_route if other == "route" else is_set(route, other)):
-                v.error(path, f"HTTP route cannot contain both {other} and redirect")
-    elif is_set(route, "directResponse"):
-        for other in ("route", "fault", "rewrite"):
-            if (has_route if other == "route" else is_set(route, other)):
-                v.error(path, f"HTTP route cannot contain both {other} and directResponse")
-    elif not has_route:
-        v.error(f"{path}.route", "HTTP route, redirect or directResponse is required")
+    for answer, others in (("redirect", ("route", "fault", "rewrite", "directResponse")),
+                           ("directResponse", ("route", "fault", "rewrite"))):
+        if is_set(route, answer):
+            for other in others:
+                if has_route if other == "route" else is_set(route, other):
+                    v.error(path, f"{other} cannot be combined with {answer}")
+            return
+    if not has_route:
+        v.error(f"{path}.route", "set route, redirect or directResponse")
 
 
 def _check_authority_rewrite(route: dict, path: str, v: Validation) -> None:
@@ -409,7 +422,8 @@ def _check_authority_rewrite(route: dict, path: str, v: Validation) -> None:
     for op in ("set", "add"):
         sources += [str(value) for key, value in as_dict(request.get(op)).items() if C.is_authority_header(str(key))]
     if len([s for s in sources if s]) > 1:
-        v.error(path, "authority header cannot be set multiple times")
+        v.error(path, "the authority is rewritten more than once: use only one of rewrite.authority and a "
+                      "Host/:authority request header")
 
 
 HTTP_ROUTE = Obj({
@@ -421,14 +435,6 @@ HTTP_ROUTE = Obj({
 }, rules=(_http_route_rule,))
 
 # -- VirtualService: TLS and TCP -----------------------------------------------------------------
-
-
-def _l4_match_rule(match: dict, path: str, v: Validation) -> None:
-    port = as_int(match.get("port"))
-    if port:
-        _err(v, f"{path}.port", C.check_port(port))
-    C.check_labels(match.get("sourceLabels"), f"{path}.sourceLabels", v)
-    check_gateway_names(match.get("gateways"), f"{path}.gateways", v)
 
 
 L4_MATCH_FIELDS = {
@@ -454,7 +460,7 @@ def _sni_host_subset_of(sni: str, host: str) -> bool:
 def _tls_match_rule(match: dict, path: str, v: Validation) -> None:
     sni_hosts = as_list(match.get("sniHosts"))
     if not sni_hosts:
-        v.error(f"{path}.sniHosts", "TLS match must have at least one SNI host")
+        v.error(f"{path}.sniHosts", "a TLS match needs at least one SNI host")
     gateway = _applies_to_gateway(v.spec)
     vs_hosts = [h for h in as_list(v.spec.get("hosts")) if isinstance(h, str)]
     for i, sni in enumerate(sni_hosts):
@@ -464,12 +470,11 @@ def _tls_match_rule(match: dict, path: str, v: Validation) -> None:
         problem = C.check_wildcard_domain_for_gateway_route(sni, True) if gateway else C.check_wildcard_domain(sni)
         if problem:
             if C.is_ip(sni):
-                v.warn(at, f"using an IP address ({sni!r}) goes against SNI spec and most clients do not support this")
+                v.warn(at, f"{sni!r} is an IP address: SNI carries host names, and most clients never send an IP")
             else:
                 v.error(at, problem)
         elif not any(_sni_host_subset_of(sni, h) for h in vs_hosts):
-            v.error(at, f"SNI host {sni!r} is not a compatible subset of any of the virtual service hosts: "
-                        f"[{', '.join(vs_hosts)}]")
+            v.error(at, f"SNI host {sni!r} is not within any of the VirtualService's hosts [{', '.join(vs_hosts)}]")
     _l4_match_rule(match, path, v)
 
 
@@ -478,22 +483,19 @@ L4_MATCH = Obj({**L4_MATCH_FIELDS, "sourceSubnet": Str()}, rules=(_l4_match_rule
 ROUTE_DESTINATION = Obj({"destination": DESTINATION, "weight": INT32}, required=("destination",))
 
 
-def _tls_route_rule(route: dict, path: str, v: Validation) -> None:
-    if not as_list(route.get("match")):
-        v.error(f"{path}.match", "TLS route must have at least one match condition")
-    if not as_list(route.get("route")):
-        v.error(f"{path}.route", "TLS route is required")
-
-
-def _tcp_route_rule(route: dict, path: str, v: Validation) -> None:
-    if not as_list(route.get("route")):
-        v.error(f"{path}.route", "TCP route is required")
+def _l4_route_rule(protocol: str, match_required: bool):
+    def rule(route: dict, path: str, v: Validation) -> None:
+        if match_required and not as_list(route.get("match")):
+            v.error(f"{path}.match", f"a {protocol} route needs at least one match")
+        if not as_list(route.get("route")):
+            v.error(f"{path}.route", f"a {protocol} route needs at least one destination")
+    return rule
 
 
 TLS_ROUTE = Obj({"match": List(TLS_MATCH), "route": List(ROUTE_DESTINATION, rules=(_weights_rule,))},
-                rules=(_tls_route_rule,))
+                rules=(_l4_route_rule("TLS", match_required=True),))
 TCP_ROUTE = Obj({"match": List(L4_MATCH), "route": List(ROUTE_DESTINATION, rules=(_weights_rule,))},
-                rules=(_tcp_route_rule,))
+                rules=(_l4_route_rule("TCP", match_required=False),))
 
 # -- VirtualService: the whole spec --------------------------------------------------------------
 
@@ -510,30 +512,32 @@ def host_matches(a: str, b: str) -> bool:
     return a == b
 
 
+def _overlapping_hosts(a: str, b: str) -> str:
+    return f"hosts {a} and {b} overlap: each host may appear only once"
+
+
 def _check_duplicate_hosts(hosts: list[str], path: str, v: Validation) -> None:
     if not any("*" in h for h in hosts):  # the common case: plain names, a set finds repeats
         seen: set[str] = set()
         for h in hosts:
             if h in seen:
-                v.error(path, f"duplicate hosts in virtual service: {h} & {h}")
+                v.error(path, _overlapping_hosts(h, h))
             seen.add(h)
         return
     for i, a in enumerate(hosts):
         for b in hosts[i + 1:]:
             if host_matches(a, b):
-                v.error(path, f"duplicate hosts in virtual service: {a} & {b}")
+                v.error(path, _overlapping_hosts(a, b))
 
 
 def _virtual_service_rule(spec: dict, path: str, v: Validation) -> None:
     hosts_raw = as_list(spec.get("hosts"))
     gateways = [g for g in as_list(spec.get("gateways")) if isinstance(g, str)]
     if not hosts_raw:  # a delegate VirtualService
-        if gateways:
-            v.error(f"{path}.gateways", "delegate virtual service must have no gateways specified")
-        if is_nonempty(spec, "tls"):
-            v.error(f"{path}.tls", "delegate virtual service must have no tls route specified")
-        if is_nonempty(spec, "tcp"):
-            v.error(f"{path}.tcp", "delegate virtual service must have no tcp route specified")
+        for field, present in (("gateways", bool(gateways)), ("tls", is_nonempty(spec, "tls")),
+                               ("tcp", is_nonempty(spec, "tcp"))):
+            if present:
+                v.error(f"{path}.{field}", f"a delegate VirtualService (one without hosts) cannot set {field}")
     to_gateway = _applies_to_gateway(spec)
     if gateways:
         check_gateway_names(spec.get("gateways"), f"{path}.gateways", v)
@@ -554,13 +558,13 @@ def _virtual_service_rule(spec: dict, path: str, v: Validation) -> None:
                 v.error(f"{path}.hosts[{i}]", problem)
                 valid = False
         elif not to_gateway and host == "*":
-            v.error(f"{path}.hosts[{i}]",
-                    "wildcard host * is not allowed for virtual services bound to the mesh gateway")
+            v.error(f"{path}.hosts[{i}]", "host * is not allowed when the VirtualService applies to the mesh: "
+                                          "list the hosts")
             valid = False
     if valid:
         _check_duplicate_hosts(hosts, f"{path}.hosts", v)
     if not (as_list(spec.get("http")) or as_list(spec.get("tcp")) or as_list(spec.get("tls"))):
-        v.error(path, "http, tcp or tls must be provided in virtual service")
+        v.error(path, "a VirtualService needs http, tcp or tls routes")
     C.check_export_to(spec.get("exportTo"), f"{path}.exportTo", v)
 
 
@@ -573,8 +577,8 @@ def _check_jwt_claim_routes(spec: dict, path: str, v: Validation, gateways: list
                 for key in as_dict(match.get(field)):
                     if isinstance(key, str) and C.is_jwt_claim_header(key):
                         v.error(f"{path}.http[{i}].match[{j}].{field}",
-                                f"JWT claim based routing (key: {key}) is only supported for gateway, found no "
-                                f"gateways: {gateways}")
+                                f"routing on JWT claims ({key}) only works on gateways, and this VirtualService "
+                                f"applies to none (gateways: {gateways})")
 
 
 # -- VirtualService: rules that can never match (IST0130) and matches that never win (IST0131) ----
@@ -646,11 +650,11 @@ def _check_unreachable(routes: Any, path: str, v: Validation, http: bool) -> Non
         matches = as_list(route.get("match"))
         if not matches:
             if catch_all >= 0:
-                v.unreachable(at, name, "only the last rule can have no matches")
+                v.unreachable(at, name, "it has no matches, and neither has an earlier rule")
             catch_all = n
             continue
         if catch_all >= 0:
-            v.unreachable(at, name, "route without matches defined before")
+            v.unreachable(at, name, "an earlier rule without matches takes every request")
             continue
         duplicates = 0
         for k, match in enumerate(matches):
@@ -666,12 +670,12 @@ def _check_unreachable(routes: Any, path: str, v: Validation, http: bool) -> Non
             if http and isinstance(match, dict) and as_str(as_dict(match.get("uri")).get("prefix")):
                 prefix_matches.append(_PrefixMatch(name, match_name, match))
         if duplicates == len(matches):
-            v.unreachable(at, name, "all matches used by prior rules")
+            v.unreachable(at, name, "earlier rules take all of its matches")
     for i, earlier in enumerate(prefix_matches):
         for later in prefix_matches[i + 1:]:
             if later.prefix != earlier.prefix and earlier.covers(later):
-                v.ineffective(path, later.route, f"{later.match} of prefix {later.prefix}",
-                              f"{earlier.match} of prefix {earlier.prefix} on {earlier.route}")
+                v.ineffective(path, later.route, f"{later.match} (URI prefix {later.prefix})",
+                              f"{earlier.route} match {earlier.match} (URI prefix {earlier.prefix})")
 
 
 def _unreachable_rules_rule(spec: dict, path: str, v: Validation) -> None:
@@ -697,19 +701,19 @@ def _client_tls_rule(tls: dict, path: str, v: Validation) -> None:
     sans = is_nonempty(tls, "subjectAltNames")
     if tls.get("insecureSkipVerify") is True:
         if mode == "SIMPLE" and (ca or credential or sans):
-            v.error(path, "cannot specify caCertificates, credentialName or subjectAltNames when insecureSkipVerify "
-                          "is true")
+            v.error(path, "insecureSkipVerify is true, so caCertificates, credentialName and subjectAltNames must "
+                          "not be set")
         if mode == "MUTUAL" and (ca or sans):
-            v.error(path, "cannot specify caCertificates or subjectAltNames when insecureSkipVerify is true")
+            v.error(path, "insecureSkipVerify is true, so caCertificates and subjectAltNames must not be set")
     if mode in ("SIMPLE", "MUTUAL") and credential:
         if any(as_str(tls.get(k)) for k in ("clientCertificate", "caCertificates", "privateKey", "caCrl")):
-            v.error(path, "cannot specify client certificates or CA certificate or CA CRL if credentialName is set")
+            v.error(path, "credentialName provides the certificates: remove clientCertificate, privateKey, "
+                          "caCertificates and caCrl")
         return
     if mode == "MUTUAL":
-        if not as_str(tls.get("clientCertificate")):
-            v.error(f"{path}.clientCertificate", "client certificate required for mutual tls")
-        if not as_str(tls.get("privateKey")):
-            v.error(f"{path}.privateKey", "private key required for mutual tls")
+        for field in ("clientCertificate", "privateKey"):
+            if not as_str(tls.get(field)):
+                v.error(f"{path}.{field}", f"mode MUTUAL needs a {field} (or a credentialName)")
 
 
 CLIENT_TLS = Obj({
@@ -719,22 +723,29 @@ CLIENT_TLS = Obj({
 }, rules=(_client_tls_rule,))
 
 
-def _non_negative_rule(*fields_and_texts: tuple[str, str]):
+def _non_negative_rule(*fields: str):
     def rule(obj: dict, path: str, v: Validation) -> None:
-        for field, text in fields_and_texts:
+        for field in fields:
             if as_int(obj.get(field)) < 0:
-                v.error(f"{path}.{field}", f"{text} must be non-negative")
+                v.error(f"{path}.{field}", "must not be negative")
     return rule
 
 
+def _needs_one_of(obj: Mapping[str, Any], fields: tuple[str, ...], what: str, path: str, v: Validation) -> bool:
+    """Whether ``obj`` sets one of ``fields``; if not, that is an error: the object would configure nothing."""
+    if any(is_set(obj, k) for k in fields):
+        return True
+    v.error(path, f"{what} configures nothing: set at least one of {', '.join(fields)}")
+    return False
+
+
 def _connection_pool_rule(pool: dict, path: str, v: Validation) -> None:
-    if not is_set(pool, "tcp") and not is_set(pool, "http"):
-        v.error(path, "connection pool must have at least one field")
+    _needs_one_of(pool, ("tcp", "http"), "connectionPool", path, v)
 
 
 def _http_pool_rule(pool: dict, path: str, v: Validation) -> None:
     if pool.get("h2UpgradePolicy") == "UPGRADE" and pool.get("useClientProtocol") is True:
-        v.error(path, "use client protocol must not be true when H2UpgradePolicy is UPGRADE")
+        v.error(path, "useClientProtocol cannot be true when h2UpgradePolicy is UPGRADE")
 
 
 CONNECTION_POOL = Obj({
@@ -742,31 +753,26 @@ CONNECTION_POOL = Obj({
         "maxConnections": INT32, "connectTimeout": Duration(),
         "tcpKeepalive": Obj({"probes": UINT32, "time": Duration(), "interval": Duration()}),
         "maxConnectionDuration": Duration(), "idleTimeout": Duration(allow_zero=True),
-    }, rules=(_non_negative_rule(("maxConnections", "max connections")),)),
+    }, rules=(_non_negative_rule("maxConnections"),)),
     "http": Obj({
         "http1MaxPendingRequests": INT32, "http2MaxRequests": INT32, "maxRequestsPerConnection": INT32,
         "maxRetries": INT32, "idleTimeout": Duration(),
         "h2UpgradePolicy": Str(enum=("DEFAULT", "DO_NOT_UPGRADE", "UPGRADE")), "useClientProtocol": Bool(),
         "maxConcurrentStreams": INT32,
-    }, rules=(_non_negative_rule(
-        ("http1MaxPendingRequests", "http1 max pending requests"), ("http2MaxRequests", "http2 max requests"),
-        ("maxRequestsPerConnection", "max requests per connection"), ("maxRetries", "max retries"),
-        ("maxConcurrentStreams", "max concurrent streams")), _http_pool_rule)),
+    }, rules=(_non_negative_rule("http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection",
+                                 "maxRetries", "maxConcurrentStreams"), _http_pool_rule)),
 }, rules=(_connection_pool_rule,))
 
 
 def _outlier_rule(outlier: dict, path: str, v: Validation) -> None:
     if as_int(outlier.get("consecutiveErrors")):
-        v.warn(f"{path}.consecutiveErrors", "outlier detection consecutive errors is deprecated, use "
-                                           "consecutiveGatewayErrors or consecutive5xxErrors instead")
+        v.warn(f"{path}.consecutiveErrors", "consecutiveErrors is deprecated: use consecutiveGatewayErrors or "
+                                           "consecutive5xxErrors")
     split = outlier.get("splitExternalLocalOriginErrors") is True
     if not split and as_int(outlier.get("consecutiveLocalOriginFailures")) > 0:
-        v.error(path, "outlier detection consecutive local origin failures is specified, but split external local "
-                      "origin errors is set to false")
+        v.error(path, "consecutiveLocalOriginFailures needs splitExternalLocalOriginErrors: true")
     for field in ("maxEjectionPercent", "minHealthPercent"):
-        value = as_int(outlier.get(field))
-        if not 0 <= value <= 100:
-            v.error(f"{path}.{field}", f"percentage {value} is not in range 0..100")
+        _err(v, f"{path}.{field}", _percent_problem(as_int(outlier.get(field))))
 
 
 OUTLIER_DETECTION = Obj({
@@ -791,21 +797,20 @@ def _is_envoy_prime(x: int) -> bool:
 
 def _consistent_hash_rule(lb: dict, path: str, v: Validation) -> None:
     if is_set(lb, "httpCookie") and not as_str(as_dict(lb["httpCookie"]).get("name")):
-        v.error(f"{path}.httpCookie.name", "name required for HttpCookie")
+        v.error(f"{path}.httpCookie.name", "an httpCookie needs a name")
     if as_int(lb.get("minimumRingSize")):
-        v.warn(f"{path}.minimumRingSize", "consistent hash MinimumRingSize is deprecated, use ConsistentHashLB's "
-                                          "RingHash configuration instead")
+        v.warn(f"{path}.minimumRingSize", "minimumRingSize is deprecated: use ringHash.minimumRingSize")
         if is_set(lb, "ringHash") or is_set(lb, "maglev"):
-            v.error(path, "only one of MinimumRingSize or Maglev/Ringhash can be specified")
+            v.error(path, "minimumRingSize cannot be combined with ringHash or maglev")
     if is_set(lb, "maglev"):
         size = as_int(as_dict(lb["maglev"]).get("tableSize"))
         at = f"{path}.maglev.tableSize"
         if size == 0:
-            v.error(at, "tableSize must be set for maglev")
+            v.error(at, "maglev needs a tableSize")
         if size >= 5000011:
-            v.error(at, "tableSize must be less than 5000011 for maglev")
+            v.error(at, "the maglev tableSize must be below 5000011")
         elif not _is_envoy_prime(size):
-            v.error(at, "tableSize must be a prime number for maglev")
+            v.error(at, "the maglev tableSize must be a prime number")
 
 
 CONSISTENT_HASH = Obj({
@@ -831,15 +836,15 @@ def _check_localities(localities: list[str], path: str, v: Validation) -> bool:
     for locality in localities:
         stars = locality.count("*")
         if stars and (stars > 1 or not locality.endswith("*")):
-            v.error(path, f"locality {locality} wildcard '*' number can not exceed 1 and must be in the end")
+            v.error(path, f"locality {locality} may have one '*', and only at its end")
             return False
         parts = tuple(locality.split("/", 2))
         if any(p == "" for p in parts):
-            v.error(path, f"locality {locality} must not contain empty region/zone/subzone info")
+            v.error(path, f"locality {locality} has an empty region, zone or subzone")
             return False
         # a locality overlaps an earlier one that is equal to it, contains it, or is the catch-all "*"
         if ("*",) in seen or any(parts[:n] in seen or parts[:n] + ("*",) in seen for n in range(1, len(parts) + 1)):
-            v.error(path, f"locality {locality} overlap with previous specified ones")
+            v.error(path, f"locality {locality} overlaps an earlier one")
             return False
         seen.add(parts)
     return True
@@ -850,10 +855,10 @@ def _check_locality_lb(lb: Any, has_outlier: bool, path: str, v: Validation) -> 
     distribute, failover = as_list(lb.get("distribute")), as_list(lb.get("failover"))
     priority = [p for p in as_list(lb.get("failoverPriority")) if isinstance(p, str)]
     if distribute and failover:
-        v.error(path, "can not simultaneously specify 'distribute' and 'failover'")
+        v.error(path, "set distribute or failover, not both")
         return
     if failover and any(p in TOPOLOGY_LABELS for p in priority):
-        v.error(path, "can not simultaneously set 'failover' and a topology label in 'failoverPriority'")
+        v.error(path, "failover cannot be combined with a topology label in failoverPriority")
         return
     sources = []
     for i, rule in enumerate(distribute):
@@ -861,33 +866,33 @@ def _check_locality_lb(lb: Any, has_outlier: bool, path: str, v: Validation) -> 
         sources.append(as_str(rule.get("from")))
         weights = as_dict(rule.get("to"))
         if any(not 1 <= as_int(w) <= 100 for w in weights.values()):
-            v.error(f"{path}.distribute[{i}].to", "locality weight must be in range [1, 100]")
+            v.error(f"{path}.distribute[{i}].to", "each locality weight must be from 1 to 100")
             return
         total = sum(as_int(w) for w in weights.values())
         if total != 100:
-            v.error(f"{path}.distribute[{i}].to", f"total locality weight {total} != 100")
+            v.error(f"{path}.distribute[{i}].to", f"the locality weights add up to {total}, not 100")
             return
         if not _check_localities([str(k) for k in weights], f"{path}.distribute[{i}].to", v):
             return
     if not _check_localities(sources, f"{path}.distribute", v):
         return
     if (failover or priority) and not has_outlier:
-        v.warn(path, "outlier detection policy must be provided for failover")
+        v.warn(path, "failover only happens with outlierDetection: add it to the traffic policy")
     for i, rule in enumerate(failover):
         rule = as_dict(rule)
         source, target = as_str(rule.get("from")), as_str(rule.get("to"))
         at = f"{path}.failover[{i}]"
         if source == target:
-            v.error(at, "locality lb failover settings must specify different regions")
+            v.error(at, "failover from and to must be different regions")
         if "/" in source or "/" in target:
-            v.error(at, "locality lb failover only specify region")
+            v.error(at, "failover from and to must be regions, without zone or subzone")
         if "*" in source or "*" in target:
-            v.error(at, "locality lb failover region should not contain '*' wildcard")
+            v.error(at, "failover regions cannot use '*'")
 
 
 def _warmup_rule(warmup: dict, path: str, v: Validation) -> None:
     if is_set(warmup, "aggression") and as_num(warmup["aggression"]) < 1:
-        v.error(f"{path}.aggression", "aggression should be greater than or equal to 1")
+        v.error(f"{path}.aggression", "must be at least 1")
 
 
 LOAD_BALANCER = Obj({
@@ -907,9 +912,9 @@ def _check_locality_of(policy: dict, path: str, v: Validation) -> None:
 
 def _port_policy_rule(policy: dict, path: str, v: Validation) -> None:
     if not is_set(policy, "port"):
-        v.error(f"{path}.port", "portTrafficPolicy must have valid port")
-    if not any(is_set(policy, k) for k in ("outlierDetection", "connectionPool", "loadBalancer", "tls")):
-        v.error(path, "port traffic policy must have at least one field")
+        v.error(f"{path}.port", "port-level settings need a port")
+    _needs_one_of(policy, ("outlierDetection", "connectionPool", "loadBalancer", "tls"), "this portLevelSettings entry",
+                  path, v)
     _check_locality_of(policy, path, v)
 
 
@@ -925,20 +930,19 @@ TRAFFIC_POLICY_FIELDS = ("outlierDetection", "connectionPool", "loadBalancer", "
 def _tunnel_rule(tunnel: dict, path: str, v: Validation) -> None:
     protocol = as_str(tunnel.get("protocol"))
     if protocol not in ("", "CONNECT", "POST"):
-        v.error(f"{path}.protocol", 'tunnel protocol must be "CONNECT" or "POST"')
+        v.error(f"{path}.protocol", "use CONNECT or POST")
     host = tunnel.get("targetHost")
     if isinstance(host, str) and C.check_fqdn(host) and not C.is_ip(host):
-        v.error(f"{path}.targetHost", f"tunnel target host must be valid FQDN or IP address: {host!r}")
+        v.error(f"{path}.targetHost", _not_fqdn_or_ip("targetHost", host))
     if is_set(tunnel, "targetPort"):
         _err(v, f"{path}.targetPort", C.check_port(as_int(tunnel["targetPort"])))
 
 
 def _traffic_policy_rule(policy: dict, path: str, v: Validation) -> None:
-    if not any(is_set(policy, k) for k in TRAFFIC_POLICY_FIELDS):
-        v.error(path, "traffic policy must have at least one field")
+    if not _needs_one_of(policy, TRAFFIC_POLICY_FIELDS, "trafficPolicy", path, v):
         return
     if is_set(policy, "tunnel") and is_set(policy, "proxyProtocol"):
-        v.error(path, "tunnel and proxyProtocol must not be set together")
+        v.error(path, "set tunnel or proxyProtocol, not both")
     _check_locality_of(policy, path, v)
 
 
@@ -955,8 +959,7 @@ TRAFFIC_POLICY = Obj({
 def _subset_rule(subset: dict, path: str, v: Validation) -> None:
     name = subset.get("name")
     if isinstance(name, str):
-        _err(v, f"{path}.name", "subset name cannot be empty" if not name
-             else None if C.is_dns1123_label(name) else f"subset name is invalid: {name}")
+        _err(v, f"{path}.name", "subset name must not be empty" if not name else _subset_name_problem(name))
     C.check_labels(subset.get("labels"), f"{path}.labels", v)
 
 
@@ -973,7 +976,7 @@ def _destination_rule_rule(spec: dict, path: str, v: Validation) -> None:
         name = as_dict(subset).get("name")
         if isinstance(name, str):
             if name in names:
-                v.error(f"{path}.subsets[{i}].name", f"duplicate subset names: {name}")
+                v.error(f"{path}.subsets[{i}].name", f"subset {name} is defined more than once")
             names.add(name)
     C.check_export_to(spec.get("exportTo"), f"{path}.exportTo", v, with_selector=is_set(spec, "workloadSelector"))
 
@@ -1008,49 +1011,47 @@ def _server_tls_rule(tls: dict, path: str, v: Validation) -> None:
     mode = as_str(tls.get("mode")) or "PASSTHROUGH"
     suites = [s for s in as_list(tls.get("cipherSuites")) if isinstance(s, str)]
     if tls.get("minProtocolVersion") in ("TLSV1_0", "TLSV1_1") and not suites:
-        v.warn(path, "TLS version below TLSV1_2 require setting compatible ciphers as by default they no longer "
-                     "include compatible ciphers.")
+        v.warn(path, "TLS versions below TLSV1_2 need cipherSuites: the default ciphers no longer work with them")
     invalid = sorted({s for s in suites if not _cipher_ok(s)})
     if invalid:
-        v.warn(f"{path}.cipherSuites", f"ignoring invalid cipher suites: {invalid}")
+        v.warn(f"{path}.cipherSuites", f"unknown cipher suites will be ignored: {invalid}")
     valid = [s for s in suites if _cipher_ok(s)]
     duplicates = sorted({s for s in valid if valid.count(s) > 1}) if len(valid) != len(set(valid)) else []
     if duplicates:
-        v.warn(f"{path}.cipherSuites", f"ignoring duplicate cipher suites: {duplicates}")
+        v.warn(f"{path}.cipherSuites", f"repeated cipher suites will be ignored: {duplicates}")
     cert, key = as_str(tls.get("serverCertificate")), as_str(tls.get("privateKey"))
     ca = as_str(tls.get("caCertificates"))
     credential, crl = as_str(tls.get("credentialName")), as_str(tls.get("caCrl"))
     credentials, certificates = is_nonempty(tls, "credentialNames"), is_nonempty(tls, "tlsCertificates")
     if mode == "ISTIO_MUTUAL":
-        for present, what in ((cert, "server certificate"), (key, "private key"), (ca, "CA bundle"),
+        for present, what in ((cert, "serverCertificate"), (key, "privateKey"), (ca, "caCertificates"),
                               (certificates, "tlsCertificates"), (credential, "credentialName"),
                               (credentials, "credentialNames")):
             if present:
-                v.error(path, f"ISTIO_MUTUAL TLS cannot have associated {what}")
+                v.error(path, f"mode ISTIO_MUTUAL uses Istio's own certificates: remove the {what}")
         return
     uses_certificates = crl or cert or key or ca or certificates or credential or credentials
     if mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH") and uses_certificates:
-        v.warn(path, f"{mode} mode does not use certificates, they will be ignored")
+        v.warn(path, f"mode {mode} does not terminate TLS, so its certificates are ignored")
     if sum((bool(cert and key), bool(credential), credentials, certificates)) > 1:
-        v.error(path, "only one of credentialName, credentialNames, serverCertificate/privateKey, tlsCertificates "
-                      "should be specified")
+        v.error(path, "set only one of credentialName, credentialNames, serverCertificate/privateKey and "
+                      "tlsCertificates")
     if mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"):
         if credential or credentials:  # fetched from a Secret: nothing else needed
             return
         what = "SIMPLE TLS" if mode == "SIMPLE" else "MUTUAL TLS"
         if mode != "SIMPLE" and not ca:
-            v.error(path, f"{what} requires a client CA bundle")
+            v.error(path, f"{what} needs caCertificates, the CA bundle clients are checked against")
         pairs = [as_dict(c) for c in as_list(tls.get("tlsCertificates"))] or [tls]
         for pair in pairs:
-            if not as_str(pair.get("serverCertificate")):
-                v.error(path, f"{what} requires a server certificate")
-            if not as_str(pair.get("privateKey")):
-                v.error(path, f"{what} requires a private key")
+            for field in ("serverCertificate", "privateKey"):
+                if not as_str(pair.get(field)):
+                    v.error(path, f"{what} needs a {field}")
     if crl:
         if credential:
-            v.error(path, "CRL is not supported with credentialName. CRL has to be specified in the credential")
+            v.error(path, "caCrl cannot be combined with credentialName: put the CRL in the credential's Secret")
         if mode == "SIMPLE":
-            v.error(path, "CRL is not supported with SIMPLE TLS")
+            v.error(path, "caCrl is not used with SIMPLE TLS")
 
 
 SERVER_TLS = Obj({
@@ -1065,10 +1066,17 @@ SERVER_TLS = Obj({
 }, rules=(_server_tls_rule,))
 
 
+TLS_NEEDS_TLS_PORT = "tls settings need an HTTPS or TLS port"
+
+
+def _target_port_problem(port: dict, kind: str) -> str | None:
+    return f"targetPort does nothing on a {kind}: remove it" if as_int(port.get("targetPort")) > 0 else None
+
+
 def _server_rule(server: dict, path: str, v: Validation) -> None:
     hosts = as_list(server.get("hosts"))
     if not hosts:
-        v.error(f"{path}.hosts", "server config must contain at least one host")
+        v.error(f"{path}.hosts", "a server needs at least one host")
     for i, host in enumerate(hosts):
         if isinstance(host, str):
             for problem in C.check_namespace_host(host, gateway=True):
@@ -1077,29 +1085,29 @@ def _server_rule(server: dict, path: str, v: Validation) -> None:
     port = server.get("port")
     port_ok = isinstance(port, dict)
     if port is None:
-        v.error(f"{path}.port", "port is required")
+        v.error(f"{path}.port", "required")
     elif port_ok:
         port_ok = _check_server_port(port, bind, f"{path}.port", v)
     if bind.startswith(C.UNIX_PREFIX):
         _err(v, f"{path}.bind", C.check_unix_address(bind[len(C.UNIX_PREFIX):]))
         if port_ok and as_int(port.get("number")):
-            v.error(f"{path}.port.number", "port number must be 0 for unix domain socket")
+            v.error(f"{path}.port.number", "must be 0 when binding to a unix domain socket")
     elif bind:
         _err(v, f"{path}.bind", C.check_ip(bind))
     if not port_ok:
         return
     protocol, tls = C.protocol_of(port.get("protocol")), server.get("tls")
     if protocol in C.TLS_PROTOCOLS and tls is None:
-        v.error(path, "server must have TLS settings for HTTPS/TLS protocols")
+        v.error(path, "HTTPS and TLS servers need tls settings")
     elif protocol not in C.TLS_PROTOCOLS and tls is not None:
         tls = as_dict(tls)
         passthrough = (as_str(tls.get("mode")) or "PASSTHROUGH") in ("PASSTHROUGH", "AUTO_PASSTHROUGH")
         if protocol in C.HTTP_PROTOCOLS:  # only an httpsRedirect is allowed on plain text HTTP
             files = any(as_str(tls.get(k)) for k in ("caCertificates", "privateKey", "serverCertificate"))
             if not passthrough or files:
-                v.error(f"{path}.tls", "server cannot have TLS settings for plain text HTTP ports")
+                v.error(f"{path}.tls", "a plain-text HTTP server can only set tls.httpsRedirect")
         else:
-            v.error(f"{path}.tls", "server cannot have TLS settings for non HTTPS/TLS ports")
+            v.error(f"{path}.tls", TLS_NEEDS_TLS_PORT)
 
 
 def _check_server_port(port: dict, bind: str, path: str, v: Validation) -> bool:
@@ -1107,8 +1115,8 @@ def _check_server_port(port: dict, bind: str, path: str, v: Validation) -> bool:
     ok = True
     protocol = port.get("protocol")
     if not C.protocol_of(protocol):
-        v.error(f"{path}.protocol", f"invalid protocol {as_str(protocol)!r}, supported protocols are HTTP, HTTP2, "
-                                    "GRPC, GRPC-WEB, MONGO, REDIS, MYSQL, TCP, HTTPS, TLS")
+        v.error(f"{path}.protocol", f"{as_str(protocol)!r} is not a protocol a server can use: use HTTP, HTTP2, "
+                                    "GRPC, GRPC-WEB, MONGO, REDIS, MYSQL, TCP, HTTPS or TLS")
         ok = False
     number = as_int(port.get("number"))
     if number > 0 or not bind.startswith(C.UNIX_PREFIX):
@@ -1116,11 +1124,12 @@ def _check_server_port(port: dict, bind: str, path: str, v: Validation) -> bool:
         if problem:
             v.error(f"{path}.number", problem)
             ok = False
-    if as_int(port.get("targetPort")) > 0:
-        v.error(f"{path}.targetPort", "targetPort has no impact on Gateways")
+    problem = _target_port_problem(port, "Gateway")
+    if problem:
+        v.error(f"{path}.targetPort", problem)
         ok = False
     if not as_str(port.get("name")):
-        v.error(f"{path}.name", "port name must be set")
+        v.error(f"{path}.name", "a server port needs a name")
         ok = False
     return ok
 
@@ -1134,7 +1143,7 @@ SERVER = Obj({
 def _gateway_rule(spec: dict, path: str, v: Validation) -> None:
     servers = as_list(spec.get("servers"))
     if not servers:
-        v.error(f"{path}.servers", "gateway must have at least one server")
+        v.error(f"{path}.servers", "a Gateway needs at least one server")
     names: set[str] = set()
     for i, server in enumerate(servers):
         port = as_dict(as_dict(server).get("port"))
@@ -1142,16 +1151,16 @@ def _gateway_rule(spec: dict, path: str, v: Validation) -> None:
             continue
         name = as_str(port.get("name"))
         if name in names:
-            v.error(f"{path}.servers[{i}].port.name", f"port names in servers must be unique: duplicate name {name}")
+            v.error(f"{path}.servers[{i}].port.name", f"port name {name} is used by more than one server")
         names.add(name)
         tls = as_dict(as_dict(server).get("tls"))
         if tls.get("httpsRedirect") is True and C.protocol_of(port.get("protocol")) not in C.HTTP_PROTOCOLS:
-            v.warn(f"{path}.servers[{i}].tls.httpsRedirect", "tls.httpsRedirect should only be used with http servers")
+            v.warn(f"{path}.servers[{i}].tls.httpsRedirect", "httpsRedirect only has an effect on HTTP servers")
 
 
 def _gateway_name_rule(v: Validation) -> None:
     if not C.is_dns1123_label(v.name):
-        v.error("metadata.name", f"invalid gateway name: {v.name!r} (must be a DNS label, without dots)")
+        v.error("metadata.name", f"gateway name {v.name!r} must be a DNS label (no dots)")
 
 
 GATEWAY = KindSchema(
@@ -1173,21 +1182,21 @@ def check_workload_entry(entry: dict, path: str, v: Validation, service_ports: s
     if not address:
         network = as_str(entry.get("network"))
         if not network:
-            v.error(f"{path}.address", "address is required")
+            v.error(f"{path}.address", "required unless network is set")
             return
-        v.warn(f"{path}.address", f"address is unset with network {network!r}")
+        v.warn(f"{path}.address", f"no address is set, only network {network!r}")
     ports = as_dict(entry.get("ports"))
     if address.startswith(C.UNIX_PREFIX):
         _err(v, f"{path}.address", C.check_unix_address(address[len(C.UNIX_PREFIX):]))
         if ports:
-            v.error(f"{path}.ports", f"unix endpoint {address} must not include ports")
+            v.error(f"{path}.ports", f"unix domain socket address {address} cannot have ports")
         if service_ports is not None and len(service_ports) != 1:
-            v.error(path, "exactly 1 service port required for unix endpoints")
+            v.error(path, "a unix domain socket endpoint needs the ServiceEntry to have exactly one port")
     elif address and not C.is_ip(address):
         if not allow_fqdn:
-            v.error(f"{path}.address", f"endpoint address {address!r} is not a valid IP address")
+            v.error(f"{path}.address", f"endpoint address {address!r} must be an IP address")
         elif C.check_fqdn(address):
-            v.error(f"{path}.address", f"endpoint address {address!r} is not a valid FQDN or an IP address")
+            v.error(f"{path}.address", _not_fqdn_or_ip("endpoint address", address))
     _check_endpoint_ports(ports, f"{path}.ports", v, service_ports)
     C.check_labels(entry.get("labels"), f"{path}.labels", v)
 
@@ -1196,7 +1205,7 @@ def _check_endpoint_ports(ports: Any, path: str, v: Validation, service_ports: s
     for name, number in as_dict(ports).items():
         at = f"{path}.{name}"
         if service_ports is not None and name not in service_ports:
-            v.error(at, f"endpoint port {number} is not defined by the service entry")
+            v.error(at, f"endpoint port {number}: the ServiceEntry has no port with this name")
         _err(v, at, C.check_port_name(str(name)))
         _err(v, at, C.check_port(as_int(number)) if not isinstance(number, bool) else None)
 
@@ -1218,16 +1227,16 @@ AUTO_ALLOCATE_ANNOTATION = "networking.istio.io/enable-autoallocate-ip"
 
 def _service_entry_rule(spec: dict, path: str, v: Validation) -> None:
     if is_set(spec, "workloadSelector") and is_set(spec, "endpoints"):
-        v.error(path, "only one of WorkloadSelector or Endpoints is allowed in Service Entry")
+        v.error(path, "set workloadSelector or endpoints, not both")
     hosts = [h for h in as_list(spec.get("hosts")) if isinstance(h, str)]
     if not as_list(spec.get("hosts")):
-        v.error(f"{path}.hosts", "service entry must have at least one host")
+        v.error(f"{path}.hosts", "a ServiceEntry needs at least one host")
     for i, host in enumerate(as_list(spec.get("hosts"))):
         if not isinstance(host, str):
             continue
         at = f"{path}.hosts[{i}]"
         if host == "*":
-            v.error(at, f"invalid host {host}")
+            v.error(at, f"host {host} would match everything: list the hosts")
             continue
         _err(v, at, C.check_wildcard_domain(host))
         partial = C.check_partial_wildcard(host)
@@ -1239,15 +1248,14 @@ def _service_entry_rule(spec: dict, path: str, v: Validation) -> None:
             _err(v, f"{path}.addresses[{i}]", C.check_ip_or_cidr(address))
     resolution = as_str(spec.get("resolution")) or "NONE"
     if any("/" in a for a in addresses) and resolution not in ("NONE", "STATIC"):
-        v.error(f"{path}.addresses", "CIDR addresses are allowed only for NONE/STATIC resolution types")
+        v.error(f"{path}.addresses", "CIDR blocks need resolution NONE or STATIC")
     ports = [as_dict(p) for p in as_list(spec.get("ports"))]
     port_names = _check_service_entry_ports(ports, addresses, path, v)
     endpoints = as_list(spec.get("endpoints"))
     if resolution == "NONE":
         if endpoints:
-            v.error(f"{path}.endpoints", "no endpoints should be provided for resolution type none")
-        if is_set(spec, "workloadSelector"):
-            v.warn(f"{path}.workloadSelector", "workloadSelector should not be set when resolution mode is NONE")
+            v.error(f"{path}.endpoints", "resolution NONE does not use endpoints: remove them")
+        _check_no_selector(spec, resolution, path, v)
     elif resolution == "STATIC":
         for i, endpoint in enumerate(endpoints):
             if isinstance(endpoint, dict):
@@ -1258,9 +1266,14 @@ def _service_entry_rule(spec: dict, path: str, v: Validation) -> None:
         for port in ports:
             protocol = C.protocol_of(port.get("protocol"))
             if protocol not in C.HTTP_PROTOCOLS and protocol not in C.TLS_PROTOCOLS:
-                v.error(f"{path}.hosts", "multiple hosts provided with non-HTTP, non-TLS ports")
+                v.error(f"{path}.hosts", "a ServiceEntry with several hosts can only have HTTP or TLS ports")
                 break
     C.check_export_to(spec.get("exportTo"), f"{path}.exportTo", v, service_entry=True)
+
+
+def _check_no_selector(spec: dict, resolution: str, path: str, v: Validation) -> None:
+    if is_set(spec, "workloadSelector"):
+        v.warn(f"{path}.workloadSelector", f"workloadSelector has no effect with resolution {resolution}")
 
 
 def _check_service_entry_ports(ports: list[dict], addresses: list[str], path: str, v: Validation) -> set[str]:
@@ -1272,12 +1285,12 @@ def _check_service_entry_ports(ports: list[dict], addresses: list[str], path: st
         name, number = port.get("name"), as_int(port.get("number"))
         if isinstance(name, str):
             if name in names:
-                v.error(f"{at}.name", f"service entry port name {name!r} already defined")
+                v.error(f"{at}.name", f"port name {name!r} is used more than once")
             names.add(name)
             _err(v, f"{at}.name", C.check_port_name(name))
         if is_set(port, "number"):
             if number in numbers:
-                v.error(f"{at}.number", f"service entry port {number} already defined")
+                v.error(f"{at}.number", f"port {number} is listed more than once")
             numbers.add(number)
             _err(v, f"{at}.number", C.check_port(number))
         if as_int(port.get("targetPort")):
@@ -1285,8 +1298,7 @@ def _check_service_entry_ports(ports: list[dict], addresses: list[str], path: st
         protocol = as_str(port.get("protocol"))
         _err(v, f"{at}.protocol", C.check_protocol(protocol))
         if not addresses and not auto_allocate and protocol in ("", "TCP"):
-            v.warn(at, "addresses are required for ports serving TCP (or unset) protocol when IP autoallocation is "
-                       "not enabled")
+            v.warn(at, "without IP autoallocation, a TCP port (or one without a protocol) needs addresses")
     return names
 
 
@@ -1296,24 +1308,21 @@ def _check_dns_service_entry(spec: dict, hosts: list[str], addresses: list[str],
     if not endpoints:
         for host in hosts:
             if C.check_fqdn(host):
-                v.error(f"{path}.hosts",
-                        f"hosts must be FQDN if no endpoints are provided for resolution mode {resolution}")
+                v.error(f"{path}.hosts", f"resolution {resolution} without endpoints needs fully qualified hosts")
     if resolution == "DNS_ROUND_ROBIN" and len(endpoints) > 1:
-        v.error(f"{path}.endpoints", f"there must only be 0 or 1 endpoint for resolution mode {resolution}")
+        v.error(f"{path}.endpoints", f"resolution {resolution} allows at most one endpoint")
     for i, endpoint in enumerate(endpoints):
         if not isinstance(endpoint, dict):
             continue
         at = f"{path}.endpoints[{i}]"
         address = as_str(endpoint.get("address"))
         if not C.is_ip(address) and C.check_fqdn(address):
-            v.error(f"{at}.address", f"endpoint address {address!r} is not a valid FQDN or an IP address")
+            v.error(f"{at}.address", _not_fqdn_or_ip("endpoint address", address))
         C.check_labels(endpoint.get("labels"), f"{at}.labels", v)
         _check_endpoint_ports(endpoint.get("ports"), f"{at}.ports", v, port_names)
-    if is_set(spec, "workloadSelector"):
-        v.warn(f"{path}.workloadSelector", f"workloadSelector should not be set when resolution mode is {resolution}")
+    _check_no_selector(spec, resolution, path, v)
     if addresses and len(hosts) > 1 and any(C.protocol_of(p.get("protocol")) in C.TCP_PROTOCOLS for p in ports):
-        v.warn(f"{path}.hosts", "service entry can not have more than one host specified simultaneously with address "
-                                "and tcp port")
+        v.warn(f"{path}.hosts", "a ServiceEntry with addresses and a TCP port should have only one host")
 
 
 SERVICE_ENTRY = KindSchema(
@@ -1338,8 +1347,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "0.0.0.0", "::1", "::"})
 
 
 def _check_sidecar_port(port: dict, bind: str, path: str, v: Validation, unix_ok: bool, capture: str) -> None:
-    if as_int(port.get("targetPort")) > 0:
-        v.error(f"{path}.targetPort", "targetPort has no impact on Sidecars")
+    _err(v, f"{path}.targetPort", _target_port_problem(port, "Sidecar"))
     name = as_str(port.get("name"))
     if name:
         _err(v, f"{path}.name", C.check_port_name(name))
@@ -1347,11 +1355,11 @@ def _check_sidecar_port(port: dict, bind: str, path: str, v: Validation, unix_ok
     number = as_int(port.get("number"))
     if unix_ok and number == 0:
         if not bind.startswith(C.UNIX_PREFIX):
-            v.error(path, "ports with 0 value must have a unix domain socket bind address")
+            v.error(path, "port 0 needs a unix:// bind address")
         else:
             _err(v, path, C.check_unix_address(bind[len(C.UNIX_PREFIX):]))
         if capture not in ("", "DEFAULT", "NONE"):
-            v.error(path, "captureMode must be DEFAULT/NONE for unix domain socket listeners")
+            v.error(path, "unix domain socket listeners need captureMode DEFAULT or NONE")
         return
     _err(v, f"{path}.number", C.check_port(number))
     if bind:
@@ -1365,12 +1373,15 @@ def _check_default_endpoint(endpoint: str, path: str, v: Validation) -> None:
     host, colon, port = endpoint.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if not colon:
-        v.error(path, f"defaultEndpoint {endpoint!r} is missing a port")
+        v.error(path, f"defaultEndpoint {endpoint!r} has no port")
         return
     if host and host not in LOOPBACK_HOSTS:
-        v.error(path, "defaultEndpoint must be of form 127.0.0.1:<port>, 0.0.0.0:<port>, [::1]:<port>, [::]:<port>, "
-                      "unix://filepath or unset")
-    _err(v, path, C.check_port(int(port)) if port.isdigit() else f"defaultEndpoint port ({port}) is not a number")
+        v.error(path, "defaultEndpoint must be a local address (127.0.0.1:<port>, 0.0.0.0:<port>, [::1]:<port> or "
+                      "[::]:<port>) or a unix:// path")
+    _err(v, path, C.check_port(int(port)) if port.isdigit() else f"defaultEndpoint port {port} is not a number")
+
+
+PORT_IN_USE = "another listener already uses this port"
 
 
 def _check_sidecar_ingress(listeners: list, path: str, v: Validation) -> None:
@@ -1382,34 +1393,31 @@ def _check_sidecar_ingress(listeners: list, path: str, v: Validation) -> None:
         port = listener.get("port")
         if not isinstance(port, dict):
             if port is None:
-                v.error(f"{at}.port", "port is required for ingress listeners")
+                v.error(f"{at}.port", "an ingress listener needs a port")
             continue
         _check_sidecar_port(port, as_str(listener.get("bind")), f"{at}.port", v, unix_ok=False, capture="")
         number = as_int(port.get("number"))
         if number in ports:
-            v.error(f"{at}.port", "ports on IP bound listeners must be unique")
+            v.error(f"{at}.port", PORT_IN_USE)
         ports.add(number)
         endpoint = as_str(listener.get("defaultEndpoint"))
         if endpoint:
             _check_default_endpoint(endpoint, f"{at}.defaultEndpoint", v)
         tls = listener.get("tls")
         if isinstance(tls, dict):
-            for field, what in (("subjectAltNames", "subjectAltNames is not supported in ingress tls"),
-                                ("credentialName", "credentialName is not currently supported"),
-                                ("credentialNames", "credentialNames is not currently supported"),
-                                ("tlsCertificates", "tlsCertificates is not currently supported")):
+            for field in ("subjectAltNames", "credentialName", "credentialNames", "tlsCertificates"):
                 if is_nonempty(tls, field):
-                    v.error(f"{at}.tls.{field}", what)
+                    v.error(f"{at}.tls.{field}", f"{field} is not supported on a sidecar ingress listener")
             if tls.get("httpsRedirect") is True:
-                v.error(f"{at}.tls.httpsRedirect", "httpsRedirect is not supported")
+                v.error(f"{at}.tls.httpsRedirect", "httpsRedirect is not supported on a sidecar ingress listener")
             if tls.get("mode") in ("ISTIO_MUTUAL", "AUTO_PASSTHROUGH"):
-                v.error(f"{at}.tls.mode", f"cannot set mode to {tls['mode']} in sidecar ingress tls")
+                v.error(f"{at}.tls.mode", f"mode {tls['mode']} is not supported on a sidecar ingress listener")
             if C.protocol_of(port.get("protocol")) not in C.TLS_PROTOCOLS:
-                v.error(f"{at}.tls", "server cannot have TLS settings for non HTTPS/TLS ports")
+                v.error(f"{at}.tls", TLS_NEEDS_TLS_PORT)
         pool = as_dict(listener.get("connectionPool"))
         if is_set(pool, "http") and C.protocol_of(port.get("protocol")) not in C.HTTP_PROTOCOLS:
-            v.warn(f"{at}.connectionPool.http", f"HTTP connection pool settings are configured for port {number} "
-                                                f"but its protocol is not HTTP; only TCP settings will apply")
+            v.warn(f"{at}.connectionPool.http", f"port {number} does not speak HTTP, so only the tcp connection pool "
+                                                "settings apply to it")
 
 
 def _check_sidecar_egress(listeners: list, path: str, v: Validation) -> None:
@@ -1423,23 +1431,23 @@ def _check_sidecar_egress(listeners: list, path: str, v: Validation) -> None:
         port = listener.get("port")
         if port is None:
             if catch_all:
-                v.error(at, "egress can have only one listener with empty port")
+                v.error(at, "only one egress listener may leave the port unset")
                 continue
             if i == len(listeners) - 1:
                 catch_all = True
             else:
-                v.error(at, "the egress listener with empty port should be the last listener in the list")
+                v.error(at, "the egress listener without a port must come last")
         elif isinstance(port, dict):
             bind = as_str(listener.get("bind"))
             _check_sidecar_port(port, bind, f"{at}.port", v, unix_ok=True, capture=as_str(listener.get("captureMode")))
             number = as_int(port.get("number"))
             if number == 0:
                 if bind in sockets:
-                    v.error(f"{at}.bind", "unix domain socket values for listeners must be unique")
+                    v.error(f"{at}.bind", "another listener already binds this unix domain socket")
                 sockets.add(bind)
             else:
                 if number in ports:
-                    v.error(f"{at}.port", "ports on IP bound listeners must be unique")
+                    v.error(f"{at}.port", PORT_IN_USE)
                 ports.add(number)
         _check_egress_hosts(listener.get("hosts"), f"{at}.hosts", v)
 
@@ -1447,7 +1455,7 @@ def _check_sidecar_egress(listeners: list, path: str, v: Validation) -> None:
 def _check_egress_hosts(hosts: Any, path: str, v: Validation) -> None:
     hosts = as_list(hosts)
     if not hosts:
-        v.error(path, "egress listener must contain at least one host")
+        v.error(path, "an egress listener needs at least one host")
         return
     by_namespace: dict[str, set[str]] = {}
     for i, entry in enumerate(hosts):
@@ -1459,12 +1467,12 @@ def _check_egress_hosts(hosts: Any, path: str, v: Validation) -> None:
             ns = v.namespace if ns == "." else ns
             known = by_namespace.setdefault(ns, set())
             if (host != "*" and (host in known or "*" in known)) or (host == "*" and known):
-                v.warn(at, f"duplicated egress host: {entry}")
+                v.warn(at, f"egress host {entry} overlaps an earlier entry for the same namespace")
             known.add(host)
         for problem in C.check_namespace_host(entry, gateway=False):
             v.error(at, problem)
     if "*" in by_namespace.get("*", ()) and len(by_namespace) != 1:
-        v.warn(path, "`*/*` host select all resources, no other hosts can be added")
+        v.warn(path, "*/* already selects every host, so the other entries add nothing")
 
 
 def _outbound_policy_rule(policy: dict, path: str, v: Validation) -> None:
@@ -1472,20 +1480,21 @@ def _outbound_policy_rule(policy: dict, path: str, v: Validation) -> None:
     if proxy is None:
         return
     if policy.get("mode") != "ALLOW_ANY":
-        v.error(f"{path}.egressProxy", "egressProxy must be set only with ALLOW_ANY outboundTrafficPolicy mode")
+        v.error(f"{path}.egressProxy", "egressProxy needs mode ALLOW_ANY")
         return
     proxy = as_dict(proxy)
     host = proxy.get("host")
     if isinstance(host, str):
         _err(v, f"{path}.egressProxy.host", C.check_fqdn(host))
     if not is_set(proxy, "port"):
-        v.error(f"{path}.egressProxy.port", "egressProxy port must be set")
+        v.error(f"{path}.egressProxy.port", "egressProxy needs a port")
 
 
 def _sidecar_rule(spec: dict, path: str, v: Validation) -> None:
     if not (as_list(spec.get("egress")) or as_list(spec.get("ingress")) or is_set(spec, "outboundTrafficPolicy")
             or is_set(spec, "inboundConnectionPool")):
-        v.error(path, "sidecar: empty configuration provided")
+        v.error(path, "the Sidecar configures nothing: set egress, ingress, outboundTrafficPolicy or "
+                      "inboundConnectionPool")
         return
     _check_sidecar_ingress(as_list(spec.get("ingress")), f"{path}.ingress", v)
     _check_sidecar_egress(as_list(spec.get("egress")), f"{path}.egress", v)
@@ -1511,6 +1520,9 @@ APPLY_TO = ("INVALID", "LISTENER", "FILTER_CHAIN", "NETWORK_FILTER", "HTTP_FILTE
 PATCH_OPERATIONS = ("INVALID", "MERGE", "ADD", "REMOVE", "INSERT_BEFORE", "INSERT_AFTER", "INSERT_FIRST", "REPLACE")
 LISTENER_CLASS = frozenset({"LISTENER", "FILTER_CHAIN", "NETWORK_FILTER", "HTTP_FILTER"})
 ROUTE_CLASS = frozenset({"ROUTE_CONFIGURATION", "VIRTUAL_HOST", "HTTP_ROUTE"})
+# The object match each applyTo needs (when the patch matches an object at all).
+MATCH_FOR = {**dict.fromkeys(LISTENER_CLASS, "listener"), **dict.fromkeys(ROUTE_CLASS, "routeConfiguration"),
+             "CLUSTER": "cluster"}
 HCM = "envoy.filters.network.http_connection_manager"
 # Old filter names Envoy no longer knows, and their replacements.
 DEPRECATED_FILTER_NAMES = {
@@ -1531,68 +1543,64 @@ FILTER_MATCH = Obj({"name": Str(), "subFilter": Obj({"name": Str()})})
 
 def _deprecated_filter_name(name: str, path: str, v: Validation) -> None:
     if name in DEPRECATED_FILTER_NAMES:
-        v.warn(path, f"using deprecated filter name {name!r}; use {DEPRECATED_FILTER_NAMES[name]!r} instead")
+        v.warn(path, f"filter name {name!r} is deprecated: use {DEPRECATED_FILTER_NAMES[name]!r}")
 
 
 def _patch_rule(patch: dict, path: str, v: Validation) -> None:
     apply_to = as_str(patch.get("applyTo"))
     body = patch.get("patch")
     if apply_to in ("", "INVALID"):
-        v.error(f"{path}.applyTo", "missing applyTo")
+        v.error(f"{path}.applyTo", "must be set")
         return
     if not isinstance(body, dict):
         if body is None:
-            v.error(f"{path}.patch", "missing patch")
+            v.error(f"{path}.patch", "required")
         return
     operation = as_str(body.get("operation"))
     if operation in ("", "INVALID"):
-        v.error(f"{path}.patch.operation", "missing patch operation")
+        v.error(f"{path}.patch.operation", "must be set")
         return
     if operation != "REMOVE" and body.get("value") is None:
-        v.error(f"{path}.patch.value", "missing patch value for non-remove operation")
+        v.error(f"{path}.patch.value", f"operation {operation} needs a value")
         return
     match = as_dict(patch.get("match"))
     version = as_str(as_dict(match.get("proxy")).get("proxyVersion"))
     if version:
         problem = C.check_regex(version)
         if problem:
-            v.error(f"{path}.match.proxy.proxyVersion", f"invalid regex for proxy version: {problem}")
+            v.error(f"{path}.match.proxy.proxyVersion", f"proxyVersion is not a usable regex: {problem}")
             return
     if not any(is_set(match, k) for k in ("listener", "routeConfiguration", "cluster")):
         return  # no object match, or a waypoint match (which fits every applyTo)
-    if apply_to in LISTENER_CLASS:
+    needed = MATCH_FOR.get(apply_to)
+    if needed and not is_set(match, needed):
+        v.error(f"{path}.match", f"applyTo {apply_to} needs a {needed} match")
+    elif needed == "listener":
         _check_listener_patch(apply_to, match, f"{path}.match", v)
-    elif apply_to in ROUTE_CLASS and not is_set(match, "routeConfiguration"):
-        v.error(f"{path}.match", "applyTo for http route class objects cannot have non route configuration match")
-    elif apply_to == "CLUSTER" and not is_set(match, "cluster"):
-        v.error(f"{path}.match", "applyTo for cluster class objects cannot have non cluster match")
 
 
 def _check_listener_patch(apply_to: str, match: dict, path: str, v: Validation) -> None:
-    if not is_set(match, "listener"):
-        v.error(path, "applyTo for listener class objects cannot have non listener match")
-        return
     chain = as_dict(as_dict(match["listener"]).get("filterChain"))
     if not is_set(chain, "filter"):
         return
     filter_match = as_dict(chain["filter"])
     at = f"{path}.listener.filterChain.filter"
     if apply_to in ("LISTENER", "FILTER_CHAIN"):
-        v.warn(at, f"filter match has no effect when used with {apply_to}")
+        v.warn(at, f"a filter match does nothing with applyTo {apply_to}")
     name = as_str(filter_match.get("name"))
     if not name:
-        v.error(f"{at}.name", "filter match has no name to match on")
+        v.error(f"{at}.name", "a filter match needs a name")
         return
     if is_set(filter_match, "subFilter"):
         if apply_to != "HTTP_FILTER":
-            v.error(f"{at}.subFilter", "subfilter match can be used with applyTo HTTP_FILTER only")
+            v.error(f"{at}.subFilter", "subFilter only works with applyTo HTTP_FILTER")
             return
         if name not in (HCM, "envoy.http_connection_manager"):
-            v.error(f"{at}.subFilter", f"subfilter match requires filter match with {HCM}")
+            v.error(f"{at}.subFilter", f"subFilter needs the filter name to be {HCM}")
             return
         sub_name = as_str(as_dict(filter_match["subFilter"]).get("name"))
         if not sub_name:
-            v.error(f"{at}.subFilter.name", "subfilter match has no name to match on")
+            v.error(f"{at}.subFilter.name", "a subFilter match needs a name")
             return
         _deprecated_filter_name(sub_name, f"{at}.subFilter.name", v)
     _deprecated_filter_name(name, f"{at}.name", v)
@@ -1600,7 +1608,7 @@ def _check_listener_patch(apply_to: str, match: dict, path: str, v: Validation) 
 
 def _envoy_filter_match_rule(match: dict, path: str, v: Validation) -> None:
     if is_set(match, "waypoint") and match.get("context") != "WAYPOINT":
-        v.error(f"{path}.waypoint", "only support waypointMatch when context is WAYPOINT")
+        v.error(f"{path}.waypoint", "a waypoint match needs context WAYPOINT")
 
 
 ENVOY_FILTER_MATCH = Obj({
@@ -1623,8 +1631,8 @@ ENVOY_FILTER_MATCH = Obj({
 
 
 def _envoy_filter_warning(v: Validation) -> None:
-    v.warn("", "EnvoyFilter exposes internal implementation details that may change at any time. Prefer other APIs "
-               "if possible, and exercise extreme caution, especially around upgrades.")
+    v.warn("", "EnvoyFilter patches Envoy's internal configuration, which can change in any release: prefer a "
+               "higher-level API, and re-test the filter before every upgrade")
 
 
 ENVOY_FILTER = KindSchema(
@@ -1648,7 +1656,7 @@ def _probe_rule(probe: dict, path: str, v: Validation) -> None:
         get = as_dict(probe["httpGet"])
         _err(v, f"{path}.httpGet.port", C.check_port(as_int(get.get("port"))))
         if as_str(get.get("scheme")) not in ("", "HTTP", "HTTPS"):
-            v.error(f"{path}.httpGet.scheme", 'httpGet.scheme must be one of "HTTPS", "HTTP"')
+            v.error(f"{path}.httpGet.scheme", "use HTTP or HTTPS")
         for i, header in enumerate(as_list(get.get("httpHeaders"))):
             name = as_str(as_dict(header).get("name"))
             _err(v, f"{path}.httpGet.httpHeaders[{i}].name", C.check_strict_header_name(name))
@@ -1656,11 +1664,11 @@ def _probe_rule(probe: dict, path: str, v: Validation) -> None:
         _err(v, f"{path}.tcpSocket.port", C.check_port(as_int(as_dict(probe["tcpSocket"]).get("port"))))
     elif is_set(probe, "exec"):
         if not as_list(as_dict(probe["exec"]).get("command")):
-            v.error(f"{path}.exec.command", "exec.command is required")
+            v.error(f"{path}.exec.command", "exec needs a command")
     elif is_set(probe, "grpc"):
         _err(v, f"{path}.grpc.port", C.check_port(as_int(as_dict(probe["grpc"]).get("port"))))
     else:
-        v.error(path, "probe must set one of httpGet, tcpSocket, exec or grpc")
+        v.error(path, "a probe needs httpGet, tcpSocket, exec or grpc")
 
 
 PROBE = Obj({
@@ -1677,12 +1685,12 @@ PROBE = Obj({
 
 def _template_rule(template: dict, path: str, v: Validation) -> None:
     if as_str(template.get("address")).startswith(C.UNIX_PREFIX) and is_nonempty(template, "ports"):
-        v.error(f"{path}.ports", "a unix domain socket address may not include ports")
+        v.error(f"{path}.ports", "a unix domain socket address cannot have ports")
 
 
 def _workload_group_rule(spec: dict, path: str, v: Validation) -> None:
     if spec.get("template") is None:
-        v.error(f"{path}.template", "template is required")
+        v.error(f"{path}.template", "required")
     C.check_labels(as_dict(spec.get("metadata")).get("labels"), f"{path}.metadata.labels", v)
 
 

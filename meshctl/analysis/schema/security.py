@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,86 +53,90 @@ _PLAIN_KEYS = frozenset({"source.namespace", "source.principal", "source.service
 _MAP_KEY_PREFIXES = ("request.headers", "request.auth.claims", "experimental.envoy.filters.")
 
 
-def _check_ips(values: list[str], path: str, v: Validation) -> None:
-    for value in values:
-        if "/" in value:
-            problem = C.check_ip_or_cidr(value) if value.count("/") == 1 else f"{value} is not a valid CIDR block"
-            if problem:
-                v.error(path, f"bad CIDR range ({value})")
-        elif not C.is_ip(value):
-            v.error(path, f"bad IP address ({value})")
+def _ip_problem(value: str) -> str | None:
+    """An address, or a CIDR block when the value has a '/'."""
+    if "/" in value:
+        return None if value.count("/") == 1 and C.check_ip_or_cidr(value) is None else f"{value} is not a CIDR block"
+    return None if C.is_ip(value) else f"{value} is not an IP address"
 
 
-def _check_ports(values: list[str], path: str, v: Validation) -> None:
-    for value in values:
-        if not value.isdigit() or int(value) > 65535:
-            v.error(path, f"bad port ({value})")
+def _port_problem(value: str) -> str | None:
+    return None if value.isdigit() and int(value) <= 65535 else f"{value} is not a port number"
+
+
+def _custom_unsupported(name: str) -> str:
+    return f"{name} cannot be used in a CUSTOM policy"
 
 
 def _attribute_problem(key: str, values: list[str]) -> str | None:
-    """Istio's security.ValidateAttribute: is ``key`` a known attribute, and are its values well formed."""
+    """Istio's security.ValidateAttribute: is ``key`` a known attribute, and are its values well formed.
+    The text follows "condition on <key>: "."""
     if any(value == "" for value in values):
-        return f"empty value not allowed, found in {key}"
+        return "empty values are not allowed"
     if key.startswith(_MAP_KEY_PREFIXES):
         bracket = key.find("[")
         if key.endswith("]") and 0 < bracket < len(key) - 2:
             return None
-        return f"bad key ({key}): should have format a[b]"
+        return "the key must name an entry in brackets, as in request.headers[x-user]"
     if key in _PLAIN_KEYS:
         return None
     if key in _IP_KEYS:
-        bad = [x for x in values if (C.check_ip_or_cidr(x) if "/" in x else C.check_ip(x))]
-        return f"bad IP address or CIDR range ({bad[0]})" if bad else None
+        return next(filter(None, map(_ip_problem, values)), None)
     if key == "destination.port":
-        bad = [x for x in values if not x.isdigit() or int(x) > 65535]
-        return f"bad port ({bad[0]})" if bad else None
+        return next(filter(None, map(_port_problem, values)), None)
     if key == "destination.namespace":
-        return f"attribute {key} is replaced by the metadata.namespace"
+        return "no longer supported; a policy applies in its own namespace (metadata.namespace)"
     if key.startswith("destination.labels"):
-        return f"attribute {key} is replaced by the workload selector"
+        return "no longer supported; select workloads with the policy's selector"
     if key in ("destination.name", "destination.user"):
-        return f"deprecated attribute {key}: only supported in v1alpha1"
-    return f"unknown attribute: {key}"
+        return "only the v1alpha1 API supported this attribute"
+    return "not a known attribute"
 
 
 def _strings(obj: Any, field: str) -> list[str]:
     return [x for x in as_list(as_dict(obj).get(field)) if isinstance(x, str)]
 
 
-def _present_lists(obj: dict) -> dict[str, list]:
-    """The fields of ``obj`` holding non-empty lists (what a decoded proto keeps)."""
-    return {field: value for field, value in obj.items() if isinstance(value, list) and value}
-
-
-def _check_source(source: dict, path: str, v: Validation) -> None:
-    present = _present_lists(source)
+def _check_clause(clause: dict, what: str, path: str, v: Validation,
+                  check_values: Callable[[str, list[str], str, Validation], None]) -> set[str]:
+    """A rule's source or operation: at least one field holding values (what a decoded proto keeps), none of
+    them empty, each list checked by ``check_values``. Returns the fields that hold values."""
+    present = {field: value for field, value in clause.items() if isinstance(value, list) and value}
     if not present:
-        v.error(path, "`from.source` must not be empty")
-    if present.keys() & {"principals", "notPrincipals", "namespaces", "notNamespaces"} and (
-        present.keys() & {"serviceAccounts", "notServiceAccounts"}
-    ):
-        v.error(path, "cannot set serviceAccounts with namespaces or principals")
-    for field, values in present.items():
-        if "" in values:
-            v.error(f"{path}.{field}", f"empty value not allowed, found in {field}")
-        if field in IP_FIELDS:
-            _check_ips([x for x in values if isinstance(x, str)], f"{path}.{field}", v)
-
-
-def _check_operation(operation: dict, path: str, v: Validation) -> None:
-    present = _present_lists(operation)
-    if not present:
-        v.error(path, "`to.operation` must not be empty")
+        v.error(path, f"{what} must set at least one field")
     for field, values in present.items():
         strings = [x for x in values if isinstance(x, str)]
         if "" in strings:
-            v.error(f"{path}.{field}", f"empty value not allowed, found in {field}")
-        if field in ("ports", "notPorts"):
-            _check_ports(strings, f"{path}.{field}", v)
-        elif field in ("paths", "notPaths"):
-            for value in strings:
-                if ("{*}" in value or "{**}" in value) and _unsupported_path_template(value):
-                    v.error(f"{path}.{field}", f"invalid or unsupported path template, found in {field}")
+            v.error(f"{path}.{field}", f"{field} has an empty value")
+        check_values(field, strings, f"{path}.{field}", v)
+    return set(present)
+
+
+def _check_problems(values: list[str], problem_of: Callable[[str], str | None], path: str, v: Validation) -> None:
+    for problem in filter(None, map(problem_of, values)):
+        v.error(path, problem)
+
+
+def _check_source_values(field: str, values: list[str], path: str, v: Validation) -> None:
+    if field in IP_FIELDS:
+        _check_problems(values, _ip_problem, path, v)
+
+
+def _check_operation_values(field: str, values: list[str], path: str, v: Validation) -> None:
+    if field in ("ports", "notPorts"):
+        _check_problems(values, _port_problem, path, v)
+    elif field in ("paths", "notPaths"):
+        for value in values:
+            if ("{*}" in value or "{**}" in value) and _unsupported_path_template(value):
+                v.error(path, f"{field} has a path template that is not supported: use only {{*}} and {{**}}")
+
+
+def _check_source(source: dict, path: str, v: Validation) -> None:
+    present = _check_clause(source, "source", path, v, _check_source_values)
+    if present & {"principals", "notPrincipals", "namespaces", "notNamespaces"} and (
+        present & {"serviceAccounts", "notServiceAccounts"}
+    ):
+        v.error(path, "serviceAccounts cannot be combined with namespaces or principals")
 
 
 def _unsupported_path_template(path: str) -> bool:
@@ -140,36 +145,37 @@ def _unsupported_path_template(path: str) -> bool:
     return "{" in stripped or "}" in stripped or "/*" in stripped or "*/" in stripped
 
 
+def _clauses(rule: dict, field: str, inner: str, i: int, path: str, v: Validation) -> Iterator[tuple[str, dict]]:
+    """(path, object) of the ``source`` (or ``operation``) of each ``from`` (or ``to``) entry; a missing one is an
+    error."""
+    for j, item in enumerate(as_list(rule.get(field))):
+        at = f"{path}.{field}[{j}].{inner}"
+        clause = as_dict(item).get(inner)
+        if clause is None:
+            v.error(at, f"rule {i}: each {field} entry must set {inner}")
+        else:
+            yield at, as_dict(clause)
+
+
 def _check_rule(rule: dict, i: int, action: str, path: str, v: Validation) -> None:
     has_from = has_to = tcp_from = tcp_to = False
-    for j, item in enumerate(as_list(rule.get("from"))):
-        source = as_dict(item).get("source")
-        if source is None:
-            v.error(f"{path}.from[{j}].source", f"`from.source` must not be nil, found at rule {i}")
-            continue
+    for at, source in _clauses(rule, "from", "source", i, path, v):
         has_from = True
-        source = as_dict(source)
-        _check_source(source, f"{path}.from[{j}].source", v)
+        _check_source(source, at, v)
         tcp_from = tcp_from or any(is_set(source, f) for f in TCP_SOURCE_FIELDS)
         if action == "CUSTOM":
             for field in CUSTOM_UNSUPPORTED_SOURCES:
                 if is_nonempty(source, field):
-                    v.error(f"{path}.from[{j}].source.{field}",
-                            f"{field} is currently not supported with CUSTOM action")
-    for j, item in enumerate(as_list(rule.get("to"))):
-        operation = as_dict(item).get("operation")
-        if operation is None:
-            v.error(f"{path}.to[{j}].operation", f"`to.operation` must not be nil, found at rule {i}")
-            continue
+                    v.error(f"{at}.{field}", _custom_unsupported(field))
+    for at, operation in _clauses(rule, "to", "operation", i, path, v):
         has_to = True
-        operation = as_dict(operation)
-        _check_operation(operation, f"{path}.to[{j}].operation", v)
+        _check_clause(operation, "operation", at, v, _check_operation_values)
         tcp_to = tcp_to or is_set(operation, "ports") or is_set(operation, "notPorts")
     for j, condition in enumerate(as_list(rule.get("when"))):
         _check_condition(as_dict(condition), action, f"{path}.when[{j}]", v)
     if action == "DENY" and ((has_from and not has_to and not tcp_from) or (has_to and not tcp_to)):
-        v.warn(path, "configured AuthorizationPolicy will deny all traffic to TCP ports under its scope due to the use "
-                     "of only HTTP attributes in a DENY rule; it is recommended to explicitly specify the port")
+        v.warn(path, "this DENY rule uses only HTTP attributes, so it denies all traffic to TCP ports in its scope; "
+                     "set ports to limit it")
 
 
 def _check_condition(condition: dict, action: str, path: str, v: Validation) -> None:
@@ -177,35 +183,32 @@ def _check_condition(condition: dict, action: str, path: str, v: Validation) -> 
     if not isinstance(key, str):
         return  # missing (reported as required) or of the wrong type
     if not key:
-        v.error(f"{path}.key", "`key` must not be empty")
+        v.error(f"{path}.key", "must not be empty")
         return
     values, not_values = _strings(condition, "values"), _strings(condition, "notValues")
     if not values and not not_values:
-        v.error(path, f"at least one of `values` or `notValues` must be set for key {key}")
+        v.error(path, f"the condition on {key} needs values or notValues")
     else:
         for field, items in (("values", values), ("notValues", not_values)):
             problem = _attribute_problem(key, items)
             if problem:
-                v.error(f"{path}.{field}", f"invalid `{field[:-1]}` for `key` {key}: {problem}")
+                v.error(f"{path}.{field}", f"condition on {key}: {problem}")
     if action == "CUSTOM" and (key in ("source.namespace", "source.serviceAccount", "source.principal")
                                or key.startswith("request.auth.")):
-        v.error(f"{path}.key", f"{key} is currently not supported with CUSTOM action")
+        v.error(f"{path}.key", _custom_unsupported(key))
 
 
 def _authorization_policy_rule(spec: dict, path: str, v: Validation) -> None:
     action = as_str(spec.get("action")) or "ALLOW"
     rules = as_list(spec.get("rules"))
+    if action in ("CUSTOM", "DENY") and not rules:
+        v.error(f"{path}.rules", f"a {action} policy without rules never applies; add an empty rule {{}} to apply it "
+                                 "to every request")
     if action == "CUSTOM":
-        if not rules:
-            v.error(f"{path}.rules", "CUSTOM action without `rules` is meaningless as it will never be triggered, add "
-                                     "an empty rule `{}` if you want it be triggered for every request")
-        elif not as_str(as_dict(spec.get("provider")).get("name")):
-            v.error(f"{path}.provider.name", "`provider.name` must not be empty")
+        if rules and not as_str(as_dict(spec.get("provider")).get("name")):
+            v.error(f"{path}.provider.name", "a CUSTOM policy needs a provider name")
     elif is_set(spec, "provider"):
-        v.error(f"{path}.provider", f"`provider` must not be with non CUSTOM action, found {action}")
-    if action == "DENY" and not rules:
-        v.error(f"{path}.rules", "DENY action without `rules` is meaningless as it will never be triggered, add an "
-                                 "empty rule `{}` if you want it be triggered for every request")
+        v.error(f"{path}.provider", f"provider is only used with action CUSTOM, not {action}")
     for i, rule in enumerate(rules):
         if isinstance(rule, dict):
             _check_rule(rule, i, action, f"{path}.rules[{i}]", v)
@@ -234,12 +237,12 @@ MTLS_MODE = Str(enum=("UNSET", "DISABLE", "PERMISSIVE", "STRICT"))
 def _peer_authentication_rule(spec: dict, path: str, v: Validation) -> None:
     port_level = as_dict(spec.get("portLevelMtls"))
     if port_level and not as_dict(as_dict(spec.get("selector")).get("matchLabels")):
-        v.error(f"{path}.portLevelMtls", "mesh/namespace peer authentication cannot have port level mTLS "
-                                         "(portLevelMtls requires a selector)")
+        v.error(f"{path}.portLevelMtls", "portLevelMtls needs a selector with matchLabels: a mesh- or "
+                                         "namespace-wide policy cannot set mTLS per port")
     for key in port_level:
         text = str(key)
         if not text.isdigit() or not 1 <= int(text) <= 65535:
-            v.error(f"{path}.portLevelMtls.{key}", "port must be in range 1..65535")
+            v.error(f"{path}.portLevelMtls.{key}", "must be a port number from 1 to 65535")
 
 
 PEER_AUTHENTICATION = KindSchema(
@@ -258,28 +261,28 @@ def _jwks_problem(jwks: str) -> str | None:
     try:
         data = json.loads(jwks)
     except ValueError as err:
-        return f"jwks parse error: {err}"
+        return f"jwks is not valid JSON: {err}"
     if not isinstance(data, dict):
-        return "jwks parse error: not a JSON object"
+        return "jwks must be a JSON object"
     keys = data.get("keys") if "keys" in data else [data]
     if not isinstance(keys, list) or not all(isinstance(k, dict) and isinstance(k.get("kty"), str) for k in keys):
-        return "jwks parse error: every key needs a \"kty\""
+        return "every key in jwks needs a \"kty\""
     return None
 
 
 def _jwt_rule(rule: dict, path: str, v: Validation) -> None:
     if "" in _strings(rule, "audiences"):
-        v.error(f"{path}.audiences", "audience must be non-empty string")
+        v.error(f"{path}.audiences", "audiences must not contain empty strings")
     uri = as_str(rule.get("jwksUri")) or as_str(rule.get("jwks_uri"))
     if not as_str(rule.get("issuer")) and not uri:
-        v.error(path, "issuer or jwksUri must be non-empty string")
+        v.error(path, "set issuer or jwksUri")
     if uri:
         try:
             scheme = urlsplit(uri).scheme
         except ValueError:
             scheme = ""
         if scheme not in ("http", "https"):
-            v.error(f"{path}.jwksUri", f"URI scheme {scheme!r} is not supported (use http or https)")
+            v.error(f"{path}.jwksUri", f"jwksUri must use http or https, not {scheme!r}")
     jwks = as_str(rule.get("jwks"))
     if jwks:
         problem = _jwks_problem(jwks)
@@ -287,16 +290,16 @@ def _jwt_rule(rule: dict, path: str, v: Validation) -> None:
             v.error(f"{path}.jwks", problem)
     for i, header in enumerate(as_list(rule.get("fromHeaders"))):
         if isinstance(header, dict) and as_str(header.get("name")) == "" and is_set(header, "name"):
-            v.error(f"{path}.fromHeaders[{i}].name", "location header name must be non-empty string")
-    for field, what in (("fromParams", "location query"), ("fromCookies", "cookie name")):
+            v.error(f"{path}.fromHeaders[{i}].name", "must not be empty")
+    for field in ("fromParams", "fromCookies"):
         if "" in _strings(rule, field):
-            v.error(f"{path}.{field}", f"{what} must be non-empty string")
+            v.error(f"{path}.{field}", f"{field} must not contain empty names")
     for i, item in enumerate(as_list(rule.get("outputClaimToHeaders"))):
         item = as_dict(item)
         claim, header = as_str(item.get("claim")), as_str(item.get("header"))
         at = f"{path}.outputClaimToHeaders[{i}]"
         if not claim or not header:
-            v.error(at, "outputClaimToHeaders header and claim value must be non-empty string")
+            v.error(at, "set both header and claim")
         else:
             problem = C.check_strict_header_name(header)
             if problem:

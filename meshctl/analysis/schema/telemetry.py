@@ -31,7 +31,7 @@ METRICS = ("ALL_METRICS", "REQUEST_COUNT", "REQUEST_DURATION", "REQUEST_SIZE", "
 
 def _providers_rule(providers: list, path: str, v: Validation) -> None:
     if any(not as_str(as_dict(p).get("name")) for p in providers):
-        v.error(path, "providers.name may not be empty")
+        v.error(path, "every provider needs a name")
 
 
 PROVIDERS = List(Obj({"name": Str()}), rules=(_providers_rule,))
@@ -40,16 +40,16 @@ PROVIDERS = List(Obj({"name": Str()}), rules=(_providers_rule,))
 def _custom_tag_rule(tag: dict, path: str, v: Validation) -> None:
     for kind, field in (("literal", "value"), ("header", "name"), ("environment", "name"), ("formatter", "value")):
         if is_set(tag, kind) and not as_str(as_dict(tag[kind]).get(field)):
-            v.error(f"{path}.{kind}.{field}", f"{kind} tag {field} may not be empty")
+            v.error(f"{path}.{kind}.{field}", f"the {kind} custom tag needs a {field}")
 
 
 def _tag_name(name: str) -> str | None:
-    return "tag name may not be empty" if name == "" else None
+    return "custom tag names must not be empty" if name == "" else None
 
 
 def _tracing_rule(tracing: dict, path: str, v: Validation) -> None:
     if len(as_list(tracing.get("providers"))) > 1:
-        v.warn(f"{path}.providers", "multiple providers is not currently supported")
+        v.warn(f"{path}.providers", "only one tracing provider is supported")
 
 
 TRACING = Obj({
@@ -67,17 +67,17 @@ def _tag_override_rule(override: dict, path: str, v: Validation) -> None:
     operation = as_str(override.get("operation")) or "UPSERT"
     value = as_str(override.get("value"))
     if operation == "UPSERT" and not value:
-        v.error(f"{path}.value", "tagOverrides.value must be set when operation is UPSERT")
+        v.error(f"{path}.value", "operation UPSERT needs a value")
     elif operation == "REMOVE" and value:
-        v.error(f"{path}.value", "tagOverrides.value may only be set when operation is UPSERT")
+        v.error(f"{path}.value", "operation REMOVE takes no value: remove it")
 
 
 def _metrics_override_rule(override: dict, path: str, v: Validation) -> None:
     if "" in as_dict(override.get("tagOverrides")):
-        v.warn(f"{path}.tagOverrides", "tagOverrides.name may not be empty")
+        v.warn(f"{path}.tagOverrides", "tag override names must not be empty")
     match = as_dict(override.get("match"))
     if match.get("customMetric") == "":
-        v.error(f"{path}.match.customMetric", "customMetric may not be empty")
+        v.error(f"{path}.match.customMetric", "must not be empty")
 
 
 METRICS_OVERRIDE = Obj({
@@ -92,7 +92,7 @@ METRICS_OVERRIDE = Obj({
 
 def _telemetry_rule(spec: dict, path: str, v: Validation) -> None:
     if len(as_list(spec.get("tracing"))) > 1:
-        v.warn(f"{path}.tracing", "multiple tracing is not currently supported")
+        v.warn(f"{path}.tracing", "only one tracing entry is supported")
 
 
 TELEMETRY = KindSchema(
