@@ -8,6 +8,10 @@ set -x
 meshctl version --snapshot "$demo"
 meshctl snapshot show "$demo"
 meshctl snapshot show "$demo" --context cluster1 --kind gateways.gateway.networking.k8s.io
+meshctl status --snapshot "$demo"
+meshctl namespace list --snapshot "$demo"
+meshctl waypoint list --snapshot "$demo"
+meshctl topology --snapshot "$demo" -n bookinfo
 # The demo has planted problems, so analyze exits 79 ("issues found"); anything else is a failure.
 meshctl analyze --snapshot "$demo" -A && status=0 || status=$?
 { set +x; } 2>/dev/null

@@ -22,7 +22,7 @@ EXPORT_ALL = "*"
 EXPORT_LOCAL = "."
 EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
 # Label on the pods (and Services) istiod deploys for a Gateway API Gateway, naming that Gateway.
-K8S_GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+K8S_GATEWAY_NAME_LABEL = L.GATEWAY_NAME
 ISTIO_PROXY = "istio-proxy"  # the sidecar (or gateway) proxy container
 ISTIO_WEBHOOK_SUFFIX = "istio.io"  # every webhook Istio installs is named <something>.istio.io
 # Namespaces istioctl never reads from a cluster (Istio's injection "ignored namespaces").

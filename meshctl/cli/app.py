@@ -42,6 +42,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("meshctl.cli.status",
                "One screen per cluster: control plane, ztunnel coverage, enrollment, gateways, peers and problems."),
     "snapshot": ("meshctl.cli.snapshot", "Capture cluster state for later, offline use, and inspect snapshots."),
+    "topology": ("meshctl.cli.topology",
+                 "Draw the mesh as a graph: clusters, namespaces, workloads, services, waypoints, gateways and "
+                 "inference pools."),
     "completion": ("meshctl.cli.completion", "Print a shell completion script."),
 }
 

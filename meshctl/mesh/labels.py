@@ -40,3 +40,8 @@ CNI_APP_LABEL = ("k8s-app", "istio-cni-node")
 ZTUNNEL_APP_LABEL = ("app", "ztunnel")
 ISTIOD_CLUSTER_ID_ENV = "CLUSTER_ID"
 DEFAULT_CLUSTER_ID = "Kubernetes"  # what istiod calls a cluster that was given no name
+
+# Objects Kubernetes and istiod create
+GATEWAY_NAME = "gateway.networking.k8s.io/gateway-name"  # on the Deployment/Service istiod makes per Gateway
+SIDECAR_STATUS = "sidecar.istio.io/status"  # set on pods that got an injected sidecar
+POD_TEMPLATE_HASH = "pod-template-hash"  # names a Deployment's ReplicaSet and labels its pods
