@@ -16,3 +16,11 @@ def test_every_analyzer_is_documented_with_its_codes():
         assert f"`{a.name}`" in doc
         for code in a.codes:
             assert f"### {code}" in doc
+
+
+def test_every_emitted_code_has_a_fix():
+    from meshctl.analysis.fixes import FIXES
+
+    for a in all_analyzers():
+        for code in a.codes:
+            assert FIXES.get(code), code

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from meshctl.analysis.fixes import FIXES
 from meshctl.analysis.framework import all_analyzers
 from meshctl.analysis.messages import MESSAGE_TYPES
 
@@ -29,8 +30,8 @@ def render_analyzers_doc() -> str:
     for code in sorted(emitted):
         t = MESSAGE_TYPES[code]
         by = ", ".join(f"`{a.name}`" for a in analyzers if code in a.codes)
-        lines += [f"### {code}", "", f"**{t.name}** ({t.level.label}), reported by {by}.",
-                  f"What to do: see [{t.documentation_url}]({t.documentation_url}).", ""]
+        lines += [f"### {code}", "", f"**{t.name}** ({t.level.label}), reported by {by}.", "",
+                  f"How to fix: {FIXES[code]} More: <{t.documentation_url}>", ""]
     return "\n".join(lines)
 
 
