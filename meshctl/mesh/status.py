@@ -12,6 +12,7 @@ from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import ISTIOD, ZTUNNEL, ComponentInfo, find_control_plane
 from meshctl.mesh.enrollment import AMBIENT, CONFLICT, NamespaceInfo, describe_namespaces
+from meshctl.mesh.waypoints import PROGRAMMED, conditions
 
 GATEWAY_ROLES = {L.CLASS_WAYPOINT: "waypoint", L.CLASS_EAST_WEST: "east-west", L.CLASS_ISTIO: "ingress",
                  L.CLASS_AGENTGATEWAY: "agentgateway"}
@@ -63,20 +64,15 @@ def _list(state: ClusterState, kind, namespace: str | None = None) -> list[Resou
         return None
 
 
-def _condition(obj: Resource, kind: str) -> tuple[str, str]:
-    for c in obj.status.get("conditions") or []:
-        if isinstance(c, dict) and c.get("type") == kind:
-            return str(c.get("status", "Unknown")), str(c.get("reason", ""))
-    return "Unknown", ""
-
-
 def find_gateways(state: ClusterState) -> list[GatewayState]:
     found = []
     for gw in _list(state, K.GATEWAY) or []:
         role = GATEWAY_ROLES.get(gw.spec.get("gatewayClassName", ""))
         if role is None:
             continue
-        programmed, reason = _condition(gw, "Programmed")
+        # the same reading as `waypoint list`: a condition written for an older spec counts as Unknown
+        programmed, reason = next(((c.status, c.reason) for c in conditions(gw) if c.type == PROGRAMMED),
+                                  ("Unknown", ""))
         addresses = tuple(str(a.get("value")) for a in gw.status.get("addresses") or [] if isinstance(a, dict))
         found.append(GatewayState(gw.namespace, gw.name, role, programmed, reason, addresses))
     return found

@@ -86,6 +86,7 @@ def conditions(gateway: Resource) -> tuple[ConditionInfo, ...]:
                       str(c.get("status", "Unknown")) if _current(c, generation) else "Unknown",
                       str(c.get("reason", "")), str(c.get("message", "")))
         for c in gateway.status.get("conditions") or []
+        if isinstance(c, dict)
     )
 
 
