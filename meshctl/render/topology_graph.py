@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from meshctl.errors import MeshctlError
 from meshctl.render.topology import Group, edge_note, edge_words, layout, short_health, summary, title
@@ -91,19 +91,10 @@ def render_dot(topo: Topology, group_by: str = "cluster") -> str:
     ]
     top, groups = layout(topo, group_by)
     lines += [f"  {_dot_node(n, topo.edges)}" for n in top]
-    counter = iter(range(1, 1 << 30))
-
-    def group(g: Group, indent: str) -> None:
-        lines.append(f"{indent}subgraph cluster_{next(counter)} {{")
-        lines.append(f'{indent}  label={_dot_quote(g.heading)}; style="rounded"; color="#999999";')
-        for n in ([g.node] if g.node is not None else []) + g.members:
-            lines.append(f"{indent}  {_dot_node(n, topo.edges)}")
-        for child in g.children:
-            group(child, indent + "  ")
-        lines.append(f"{indent}}}")
-
-    for g in groups:
-        group(g, "  ")
+    _emit_groups(lines, groups,
+                 lambda i, g: [f"subgraph cluster_{i} {{",
+                               f'  label={_dot_quote(g.heading)}; style="rounded"; color="#999999";'],
+                 "}", lambda n: _dot_node(n, topo.edges))
     nodes = topo.by_id()
     for e, both in _pairs(topo):
         attrs = []
@@ -175,18 +166,7 @@ def render_mermaid(topo: Topology, group_by: str = "cluster") -> str:
         return f"{ids[n.id]}{left}{'<br/>'.join(_mermaid_text(p) for p in parts)}{right}"
 
     lines += [f"  {node(n)}" for n in top]
-    counter = iter(range(1, 1 << 30))
-
-    def group(g: Group, indent: str) -> None:
-        lines.append(f'{indent}subgraph g{next(counter)}["{_mermaid_text(g.heading)}"]')
-        for n in ([g.node] if g.node is not None else []) + g.members:
-            lines.append(f"{indent}  {node(n)}")
-        for child in g.children:
-            group(child, indent + "  ")
-        lines.append(f"{indent}end")
-
-    for g in groups:
-        group(g, "  ")
+    _emit_groups(lines, groups, lambda i, g: [f'subgraph g{i}["{_mermaid_text(g.heading)}"]'], "end", node)
     nodes = topo.by_id()
     for e, both in _pairs(topo):
         label = _edge_label(e, both, nodes)
@@ -212,3 +192,20 @@ def render_mermaid(topo: Topology, group_by: str = "cluster") -> str:
     if one_way:
         lines.append(f"  linkStyle {','.join(map(str, one_way))} stroke:#d62728,stroke-width:2px")
     return "\n".join(lines)
+
+
+def _emit_groups(lines: list[str], groups: list[Group], opening: Callable[[int, Group], list[str]], closing: str,
+                 node_line: Callable[[Any], str]) -> None:
+    """Nested boxes (DOT subgraphs, Mermaid subgraphs): a group's own node and members, then its children."""
+    counter = iter(range(1, 1 << 30))
+
+    def group(g: Group, indent: str) -> None:
+        lines.extend(f"{indent}{line}" for line in opening(next(counter), g))
+        for n in ([g.node] if g.node is not None else []) + g.members:
+            lines.append(f"{indent}  {node_line(n)}")
+        for child in g.children:
+            group(child, indent + "  ")
+        lines.append(f"{indent}{closing}")
+
+    for g in groups:
+        group(g, "  ")
