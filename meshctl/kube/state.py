@@ -113,6 +113,18 @@ class ClusterState(Protocol):
         ...
 
 
+def list_if_served(state: ClusterState, kind: Kind, namespace: str | None = None) -> list[Resource] | None:
+    """Objects of a kind, or None when the source cannot provide it (say 'unknown', not 'none')."""
+    from meshctl.errors import NotCapturedError
+
+    if not state.serves(kind):
+        return None
+    try:
+        return state.list(kind, namespace)
+    except NotCapturedError:
+        return None
+
+
 def matches_labels(labels: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:
     if not wanted:
         return True

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from meshctl.errors import NotCapturedError
 from meshctl.kube import kinds as K
-from meshctl.kube.state import ClusterState, Resource
+from meshctl.kube.state import ClusterState, list_if_served
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import ISTIOD, ZTUNNEL, ComponentInfo, find_control_plane
 from meshctl.mesh.enrollment import AMBIENT, CONFLICT, NamespaceInfo, describe_namespaces
@@ -56,17 +55,9 @@ class ClusterStatus:
         return data
 
 
-def _list(state: ClusterState, kind, namespace: str | None = None) -> list[Resource] | None:
-    """Objects of a kind, or None when the source cannot say (so status shows 'unknown', not 'none')."""
-    try:
-        return state.list(kind, namespace)
-    except NotCapturedError:
-        return None
-
-
 def find_gateways(state: ClusterState) -> list[GatewayState]:
     found = []
-    for gw in _list(state, K.GATEWAY) or []:
+    for gw in list_if_served(state, K.GATEWAY) or []:
         role = GATEWAY_ROLES.get(gw.spec.get("gatewayClassName", ""))
         if role is None:
             continue
@@ -80,7 +71,7 @@ def find_gateways(state: ClusterState) -> list[GatewayState]:
 
 def find_revision_tags(state: ClusterState) -> list[tuple[str, str]]:
     tags = []
-    for webhook in _list(state, K.MUTATING_WEBHOOK) or []:
+    for webhook in list_if_served(state, K.MUTATING_WEBHOOK) or []:
         tag = webhook.labels.get(L.TAG)
         if tag:
             tags.append((tag, webhook.labels.get(L.REV, L.DEFAULT_REVISION)))
@@ -88,15 +79,15 @@ def find_revision_tags(state: ClusterState) -> list[tuple[str, str]]:
 
 
 def find_remote_clusters(state: ClusterState, namespace: str) -> list[str]:
-    secrets = _list(state, K.SECRET, namespace) or []
+    secrets = list_if_served(state, K.SECRET, namespace) or []
     return sorted(s.annotations.get(L.CLUSTER_ANNOTATION, s.name) for s in secrets
                   if s.labels.get(L.MULTICLUSTER_SECRET) == "true")
 
 
 def ztunnel_coverage(state: ClusterState, namespace: str) -> tuple[int | None, int | None, list[str]]:
     """(nodes, nodes with a ready ztunnel, names of nodes without one)."""
-    nodes = _list(state, K.NODE)
-    pods = _list(state, K.POD, namespace)
+    nodes = list_if_served(state, K.NODE)
+    pods = list_if_served(state, K.POD, namespace)
     if nodes is None or pods is None:
         return None, None, []
     ready_on = set()

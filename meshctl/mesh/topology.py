@@ -21,9 +21,9 @@ from typing import Any
 
 import networkx as nx
 
-from meshctl.errors import MeshctlError, NotCapturedError, UsageError
+from meshctl.errors import MeshctlError, UsageError
 from meshctl.kube import kinds as K
-from meshctl.kube.state import ClusterState, Resource
+from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import find_control_plane, name_clusters
 from meshctl.mesh.enrollment import AMBIENT, CONFLICT, FINISHED_PHASES, NONE, namespace_mode
@@ -178,12 +178,7 @@ def _ref_kind(group: str | None, kind: str | None, default_kind: K.Kind) -> K.Ki
 
 def _list(state: ClusterState, kind: K.Kind, namespace: str | None = None) -> list[Resource]:
     """Every object of a kind; none when the source cannot provide the kind (CRD not installed)."""
-    if not state.serves(kind):
-        return []
-    try:
-        return state.list(kind, namespace)
-    except NotCapturedError:
-        return []
+    return list_if_served(state, kind, namespace) or []
 
 
 def _conditions(obj_status: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
