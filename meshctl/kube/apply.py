@@ -58,7 +58,8 @@ class ClusterWriter:
             query.append(("dryRun", "All"))
         body = dict(obj, apiVersion=f"{kind.group}/{self.state.version_for(kind)}" if kind.group
                     else self.state.version_for(kind))
-        status, answer = self.conn.request("PATCH", path, query, body=body, content_type=APPLY_PATCH)
+        status, answer = self.conn.request("PATCH", path, query, body=body, content_type=APPLY_PATCH,
+                                           idempotent=True)
         if not 200 <= status < 300:
             self._fail(status, answer, f"apply {kind.kind} {_name(meta)}")
         if not dry_run:
@@ -74,7 +75,8 @@ class ClusterWriter:
         path = self._location(kind, name, namespace)
         query = [("dryRun", "All")] if dry_run else []
         body = {"metadata": {"labels": {k: None for k in keys}}}
-        status, answer = self.conn.request("PATCH", path, query, body=body, content_type=MERGE_PATCH)
+        status, answer = self.conn.request("PATCH", path, query, body=body, content_type=MERGE_PATCH,
+                                           idempotent=True)
         if not 200 <= status < 300:
             self._fail(status, answer, f"remove labels from {kind.kind} {name}")
         if not dry_run:
@@ -84,7 +86,7 @@ class ClusterWriter:
         """Delete an object; False when it was already gone (deleting twice is fine)."""
         path = self._location(kind, name, namespace)
         query = [("dryRun", "All")] if dry_run else []
-        status, answer = self.conn.request("DELETE", path, query)
+        status, answer = self.conn.request("DELETE", path, query, idempotent=True)
         if status == 404:
             return False
         if not 200 <= status < 300:

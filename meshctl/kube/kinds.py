@@ -73,6 +73,7 @@ NODE = _k(CORE, "v1", "Node", "nodes", "no", namespaced=False)
 POD = _k(CORE, "v1", "Pod", "pods", "po")
 SERVICE = _k(CORE, "v1", "Service", "services", "svc")
 ENDPOINTS = _k(CORE, "v1", "Endpoints", "endpoints", "ep")
+EVENT = _k(CORE, "v1", "Event", "events", "ev")
 SERVICE_ACCOUNT = _k(CORE, "v1", "ServiceAccount", "serviceaccounts", "sa")
 CONFIG_MAP = _k(CORE, "v1", "ConfigMap", "configmaps", "cm")
 SECRET = _k(CORE, "v1", "Secret", "secrets")
@@ -135,6 +136,8 @@ AGENTGATEWAY_BACKEND = _k(AGENTGATEWAY, "v1alpha1", "AgentgatewayBackend", "agen
 AGENTGATEWAY_PARAMETERS = _k(AGENTGATEWAY, "v1alpha1", "AgentgatewayParameters", "agentgatewayparameters")
 
 ALL_KINDS: tuple[Kind, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Kind))
+# What a snapshot captures: Events are transient, numerous and read only to explain a failed wait.
+SNAPSHOT_KINDS: tuple[Kind, ...] = tuple(k for k in ALL_KINDS if k is not EVENT)
 
 # The groups whose objects are mesh configuration (what `analyze` and `validate` care about most).
 ISTIO_GROUPS = (ISTIO_NETWORKING, ISTIO_SECURITY, ISTIO_TELEMETRY, ISTIO_EXTENSIONS)

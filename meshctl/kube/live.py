@@ -158,8 +158,14 @@ class ApiConnection:
         query: list[tuple[str, Any]] | None = None,
         body: Any = None,
         content_type: str | None = None,
+        *,
+        idempotent: bool = False,
     ) -> tuple[int, dict[str, Any]]:
-        """Send one request; returns (status, decoded JSON). Retries reads on 429/5xx/drops."""
+        """Send one request; returns (status, decoded JSON).
+
+        Reads, and writes the caller marks ``idempotent`` (server-side apply, delete), are retried on
+        429/5xx/dropped connections: sending them twice leaves the same state as sending them once.
+        """
         import urllib3
 
         headers = {"Accept": "application/json"}
@@ -169,7 +175,7 @@ class ApiConnection:
             method, path, query_params=query or [], header_params=headers, body=body,
             auth_settings=["BearerToken"],
         )
-        attempts = RETRIES + 1 if method == "GET" else 1
+        attempts = RETRIES + 1 if method == "GET" or idempotent else 1
         for attempt in range(attempts):
             self.requests += 1
             try:
@@ -331,6 +337,12 @@ class LiveState:
         """The version meshctl reads and writes this kind at on this cluster (None: not served)."""
         return self._version_for(kind)
 
+    def rediscover(self) -> None:
+        """Forget discovery answers (after CRDs were created, their kinds become servable)."""
+        self._groups = None
+        self._resources.clear()
+        self._versions.clear()
+
     def forget(self, kind: Kind) -> None:
         """Drop what was read of a kind (after writing it), so the next read sees the change."""
         for cache in (self._lists, self._indexes):
@@ -353,16 +365,24 @@ class LiveState:
         if namespace is not None and (kind.group, kind.kind, None) in self._lists:
             everything = self._lists[(kind.group, kind.kind, None)]
             return [r for r in everything if r.namespace == namespace]
+        items = self._fetch(kind, namespace)
+        self._lists[key] = items
+        return items
+
+    def _fetch(self, kind: Kind, namespace: str | None, selector: str | None = None) -> list[Resource]:
+        """One paginated LIST (optionally with a server-side label selector); not cached."""
         version = self._version_for(kind)
         if version is None:
             raise self._not_served(kind)
         path = resource_path(kind, version, namespace)
         where = f" in namespace {namespace}" if namespace and kind.namespaced else ""
-        what = f"list {kind.resource}{where}"
+        what = f"list {kind.resource}{where}" + (f" labelled {selector}" if selector else "")
         items: list[Resource] = []
         token = ""
         while True:
             query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+            if selector:
+                query.append(("labelSelector", selector))
             if token:
                 query.append(("continue", token))
             status, body = self.conn.request("GET", path, query)
@@ -380,9 +400,14 @@ class LiveState:
                 items.append(Resource(raw, kind))
             token = (body.get("metadata") or {}).get("continue") or ""
             if not token:
-                break
-        self._lists[key] = items
-        return items
+                return items
+
+    def list_selected(self, kind: Kind, selector: str) -> list[Resource]:
+        """Objects of a kind in every namespace matching a label selector, asked of the server so only
+        the matching ones travel (not cached: used to find what an install owns). Unserved kind: []."""
+        if not self.serves(kind):
+            return []
+        return self._fetch(kind, None, selector)
 
     def list(self, kind: Kind, namespace: str | None = None, *, labels: Mapping[str, str] | None = None):
         items = self._list_all(kind, namespace if kind.namespaced else None)

@@ -173,7 +173,7 @@ class ClusterContents:
 def contents(state: SnapshotState) -> ClusterContents:
     """How many objects of each captured kind a snapshot cluster holds."""
     captured = set(state.meta.kinds)
-    counts = tuple((kind, len(state.list(kind))) for kind in K.ALL_KINDS if kind.resource in captured)
+    counts = tuple((kind, len(state.list(kind))) for kind in K.SNAPSHOT_KINDS if kind.resource in captured)
     return ClusterContents(state.meta, counts)
 
 
@@ -295,7 +295,7 @@ class SavedCluster:
 def capture(
     state: ClusterState,
     cluster_name: str,
-    kinds: Iterable[Kind] = K.ALL_KINDS,
+    kinds: Iterable[Kind] = K.SNAPSHOT_KINDS,
     progress: Callable[[str], None] | None = None,
     now: str | None = None,
 ) -> SavedCluster:

@@ -45,3 +45,11 @@ DEFAULT_CLUSTER_ID = "Kubernetes"  # what istiod calls a cluster that was given 
 GATEWAY_NAME = "gateway.networking.k8s.io/gateway-name"  # on the Deployment/Service istiod makes per Gateway
 SIDECAR_STATUS = "sidecar.istio.io/status"  # set on pods that got an injected sidecar
 POD_TEMPLATE_HASH = "pod-template-hash"  # names a Deployment's ReplicaSet and labels its pods
+
+# Install ownership: every object `meshctl install` owns carries these (prune and uninstall select on
+# MANAGED_BY + INSTALL_ID, never on a version label, so objects of every meshctl version are found).
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY_MESHCTL = "meshctl"
+INSTALL_COMPONENT = "operator.istio.io/component"  # Base, Pilot, Cni, Ztunnel, IngressGateways, RevisionTag
+INSTALL_VERSION = "operator.istio.io/version"
+INSTALL_ID = "install.meshctl.dev/id"  # "<istio namespace>.<revision or default>"

@@ -1,0 +1,519 @@
+"""Put a rendered install on a live cluster: plan, ordered apply, readiness, prune.
+
+A component starts once the components it depends on are ready, so the waits of components that do
+not depend on each other (Pilot and Cni) overlap. One thread drives everything: applies are quick,
+waiting is what takes time, and polling several components from one loop needs no locking and keeps
+the order of requests (and of the output) deterministic.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from meshctl.errors import MeshctlError, NotCapturedError
+from meshctl.kube import kinds as K
+from meshctl.kube.kinds import REGISTRY, Kind
+from meshctl.kube.state import Resource
+from meshctl.kube.yamlio import dump
+from meshctl.mesh import labels as L
+
+CREATE, UPDATE, UNCHANGED, PRUNE = "create", "update", "unchanged", "prune"
+
+# Every kind an install of any meshctl version may own: prune and uninstall look for owned objects of
+# these kinds, so an object an older render had and the current one dropped is still found.
+OWNED_KINDS: tuple[Kind, ...] = (
+    K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.GATEWAY, K.HPA, K.PDB, K.DEPLOYMENT, K.DAEMON_SET,
+    K.SERVICE, K.CONFIG_MAP, K.ROLE_BINDING, K.ROLE, K.CLUSTER_ROLE_BINDING, K.CLUSTER_ROLE,
+    K.SERVICE_ACCOUNT, K.NAMESPACE, K.CRD,
+)  # in the order objects are deleted: what sends traffic or admits pods first, definitions last
+DELETE_ORDER = {kind: i for i, kind in enumerate(OWNED_KINDS)}
+
+# Metadata the API server keeps for itself; two objects that differ only here are the same object.
+SERVER_METADATA = ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+class InstallTimeout(MeshctlError):
+    """A component did not become ready in time (exit 1).
+
+    The message is one line; ``details`` explain each object still waiting (pods, reasons, events)
+    and are shown above the error.
+    """
+
+    def __init__(self, message: str, hint: str, details: list[str]) -> None:
+        super().__init__(message, hint)
+        self.details = details
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    """One object: its kind, namespace and name."""
+
+    kind: Kind = field(compare=False)
+    namespace: str
+    name: str
+    kind_name: str = field(default="")  # compared instead of Kind, which does not order
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any]) -> Ref:
+        kind = REGISTRY.for_object(obj["apiVersion"], obj["kind"])
+        meta = obj.get("metadata") or {}
+        namespace = meta.get("namespace") or "" if kind.namespaced else ""
+        return cls(kind, namespace, meta["name"], kind.qualified_kind)
+
+    @classmethod
+    def of_resource(cls, res: Resource) -> Ref:
+        return cls(res.kind, res.namespace or "" if res.kind.namespaced else "", res.name, res.kind.qualified_kind)
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.kind.kind} {where}"
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str  # create, update, unchanged, prune
+    component: str
+    ref: Ref
+    diff: str = ""  # update: a unified diff of the live object and what applying would make it
+
+
+@dataclass(frozen=True)
+class Conflict:
+    ref: Ref
+    owner: str  # who manages the object today (a managed-by label or a field manager)
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    conflicts: tuple[Conflict, ...] = ()
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def changes_anything(self) -> bool:
+        return any(c.action != UNCHANGED for c in self.changes)
+
+    def action_for(self, ref: Ref) -> str | None:
+        return next((c.action for c in self.changes if c.ref == ref), None)
+
+
+class Progress(Protocol):
+    """What the installer reports while it works (a rich display on a terminal, lines otherwise)."""
+
+    def component(self, name: str, state: str, detail: str = "") -> None:
+        """state: applying, waiting, ready, failed or pruning."""
+
+    def note(self, text: str) -> None: ...
+
+
+class NoProgress:
+    def component(self, name: str, state: str, detail: str = "") -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Component:
+    """A named group of objects applied together (the shape of ``render.ComponentManifest``)."""
+
+    name: str
+    objects: tuple[dict[str, Any], ...]
+
+
+@dataclass
+class Summary:
+    ready_after: dict[str, float] = field(default_factory=dict)  # component -> seconds until ready
+    applied: list[Change] = field(default_factory=list)
+    pruned: list[Ref] = field(default_factory=list)
+
+
+def owner_selector(install_id: str) -> str:
+    """The label selector of every object one install owns."""
+    return f"{L.MANAGED_BY}={L.MANAGED_BY_MESHCTL},{L.INSTALL_ID}={install_id}"
+
+
+def is_owned(obj: Mapping[str, Any]) -> bool:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return labels.get(L.MANAGED_BY) == L.MANAGED_BY_MESHCTL
+
+
+def foreign_owner(live: Mapping[str, Any]) -> str | None:
+    """Who else manages an object meshctl wants to own; None when it is meshctl's already."""
+    meta = live.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    managed_by = labels.get(L.MANAGED_BY)
+    if managed_by == L.MANAGED_BY_MESHCTL:
+        return None
+    if managed_by:
+        return managed_by
+    if labels.get("operator.istio.io/managed"):
+        return "istioctl (operator.istio.io/managed)"
+    managers = sorted({m.get("manager", "") for m in meta.get("managedFields") or []} - {"meshctl", ""})
+    return ", ".join(managers) or "another tool"
+
+
+def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An object without what the server maintains (status, bookkeeping metadata)."""
+    out = {k: v for k, v in obj.items() if k != "status"}
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in SERVER_METADATA}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    out["metadata"] = meta
+    return out
+
+
+def unified_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, label: str) -> str:
+    old = dump(before).splitlines(keepends=True) if before is not None else []
+    new = dump(after).splitlines(keepends=True) if after is not None else []
+    return "".join(difflib.unified_diff(old, new, f"live/{label}", f"meshctl/{label}"))
+
+
+def keep_istiod_fields(obj: dict[str, Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Leave istiod's decisions alone on re-apply.
+
+    The validating webhooks are created with failurePolicy Ignore and istiod turns them to Fail once it
+    serves; re-applying Ignore would undo that (and make every re-run an update). caBundle is never in
+    the render, so server-side apply leaves it to istiod anyway.
+    """
+    if live is None or obj.get("kind") != "ValidatingWebhookConfiguration":
+        return obj
+    live_policy = {w.get("name"): w.get("failurePolicy") for w in live.get("webhooks") or []}
+    webhooks = []
+    for hook in obj.get("webhooks") or []:
+        policy = live_policy.get(hook.get("name"))
+        webhooks.append(dict(hook, failurePolicy=policy) if policy else hook)
+    return dict(obj, webhooks=webhooks)
+
+
+# -- readiness (rules in ISTIO-FACTS.md "Install") --------------------------------------------------
+
+
+def _condition(obj: Mapping[str, Any], kind: str) -> str | None:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return cond.get("status")
+    return None
+
+
+def readiness(obj: Mapping[str, Any] | None) -> tuple[bool, str]:
+    """Whether a CRD, Deployment or DaemonSet is ready, and what it is doing when it is not."""
+    if obj is None:
+        return False, "not found"
+    kind = obj.get("kind")
+    status = obj.get("status") or {}
+    generation = (obj.get("metadata") or {}).get("generation") or 0
+    if kind == "CustomResourceDefinition":
+        ok = _condition(obj, "Established") == "True"
+        return ok, "established" if ok else "not established yet"
+    if kind == "Deployment":
+        want = (obj.get("spec") or {}).get("replicas")
+        want = 1 if want is None else int(want)
+        if (status.get("observedGeneration") or 0) < generation:
+            return False, "rollout not observed yet"
+        updated, ready = status.get("updatedReplicas") or 0, status.get("readyReplicas") or 0
+        total = status.get("replicas") or 0
+        if updated < want:
+            return False, f"{updated}/{want} pods updated"
+        if total > updated:
+            return False, f"{total - updated} old pods terminating"
+        if ready < want:
+            return False, f"{ready}/{want} pods ready"
+        return True, f"{ready}/{want} pods ready"
+    if kind == "DaemonSet":
+        desired = status.get("desiredNumberScheduled") or 0
+        ready, updated = status.get("numberReady") or 0, status.get("updatedNumberScheduled") or 0
+        if (status.get("observedGeneration") or 0) < generation:
+            return False, "rollout not observed yet"
+        if desired == 0:
+            return False, "no node to run on yet"
+        if updated < desired:
+            return False, f"{updated}/{desired} nodes updated"
+        if ready < desired:
+            return False, f"{ready}/{desired} nodes ready"
+        return True, f"{ready}/{desired} nodes ready"
+    return True, "applied"
+
+
+WAITED_KINDS = {"CustomResourceDefinition", "Deployment", "DaemonSet"}
+
+
+# -- planning -----------------------------------------------------------------------------------------
+
+
+def _live(state: Any, ref: Ref) -> Resource | None:
+    try:
+        return state.get(ref.kind, ref.name, ref.namespace or None)
+    except NotCapturedError:
+        return None  # the kind is not served yet (its CRD comes with this install, or is missing)
+
+
+def make_plan(
+    state: Any,
+    writer: Any,
+    components: Sequence[Component],
+    install_id: str,
+    *,
+    prune_components: Iterable[str] = (),
+    prune_crds: bool = False,
+    with_diff: bool = False,
+) -> Plan:
+    """What applying ``components`` would do; ``writer`` answers server-side dry runs.
+
+    Prune candidates are objects this install owns (selected by label, whatever meshctl version wrote
+    them) in ``prune_components`` that the render no longer has. CRDs are pruned only when asked.
+    """
+    changes: list[Change] = []
+    conflicts: list[Conflict] = []
+    rendered: set[Ref] = set()
+    crd_groups = {((o.get("spec") or {}).get("group"), (o.get("spec") or {}).get("names", {}).get("kind"))
+                  for c in components for o in c.objects if o.get("kind") == "CustomResourceDefinition"}
+    for comp in components:
+        for obj in comp.objects:
+            ref = Ref.of(obj)
+            rendered.add(ref)
+            if not state.serves(ref.kind) and (ref.kind.group, ref.kind.kind) not in crd_groups:
+                from meshctl.kube.apply import install_hint
+
+                raise MeshctlError(
+                    f"{comp.name} needs {ref.kind.resource}, which context "
+                    f"{state.info.context} does not serve ({ref})",
+                    hint=install_hint(ref.kind),
+                )
+            live = _live(state, ref)
+            if live is None:
+                changes.append(Change(CREATE, comp.name, ref))
+                continue
+            if is_owned(obj):
+                owner = foreign_owner(live.raw)
+                if owner:
+                    conflicts.append(Conflict(ref, owner))
+            preview = writer.apply(keep_istiod_fields(obj, live.raw), dry_run=True)
+            before, after = comparable(live.raw), comparable(preview)
+            if before == after:
+                changes.append(Change(UNCHANGED, comp.name, ref))
+            else:
+                diff = unified_diff(before, after, str(ref)) if with_diff else ""
+                changes.append(Change(UPDATE, comp.name, ref, diff))
+    scope = set(prune_components)
+    if scope:
+        for kind in OWNED_KINDS:
+            if kind is K.CRD and not prune_crds:
+                continue
+            for res in state.list_selected(kind, owner_selector(install_id)):
+                ref = Ref.of_resource(res)
+                component = res.labels.get(L.INSTALL_COMPONENT, "")
+                if ref not in rendered and component in scope:
+                    changes.append(Change(PRUNE, component, ref,
+                                          unified_diff(comparable(res.raw), None, str(ref)) if with_diff else ""))
+    return Plan(tuple(changes), tuple(conflicts))
+
+
+# -- applying -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Running:
+    component: Component
+    started: float
+    waiting_on: list[Ref]
+
+
+class Installer:
+    """Applies components in dependency order, waits for each to be ready, then prunes."""
+
+    def __init__(
+        self,
+        state: Any,
+        writer: Any,
+        components: Sequence[Component],
+        dependencies: Mapping[str, Sequence[str]],
+        *,
+        timeout: float = 300.0,
+        interval: float = 2.0,
+        progress: Progress | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.state = state
+        self.writer = writer
+        self.components = list(components)
+        present = {c.name for c in self.components}
+        self.dependencies = {c.name: [d for d in dependencies.get(c.name, ()) if d in present]
+                             for c in self.components}
+        self.timeout = timeout
+        self.interval = interval
+        self.progress = progress or NoProgress()
+        self.clock = clock
+        self.sleep = sleep
+
+    def run(self, plan: Plan) -> Summary:
+        summary = Summary()
+        start = self.clock()
+        pending = list(self.components)
+        running: list[_Running] = []
+        ready: set[str] = set()
+        while pending or running:
+            for comp in [c for c in pending if all(d in ready for d in self.dependencies[c.name])]:
+                pending.remove(comp)
+                running.append(self._start(comp, plan, summary))
+            progressed = False
+            for run in list(running):
+                waiting = self._not_ready(run)
+                if not waiting:
+                    running.remove(run)
+                    ready.add(run.component.name)
+                    summary.ready_after[run.component.name] = round(self.clock() - start, 1)
+                    self.progress.component(run.component.name, "ready")
+                    progressed = True
+                elif self.clock() - run.started > self.timeout:
+                    self.progress.component(run.component.name, "failed", waiting[0][1])
+                    raise self._timed_out(run.component.name, waiting)
+                else:
+                    ref, why = waiting[0]
+                    more = f" (+{len(waiting) - 1} more)" if len(waiting) > 1 else ""
+                    self.progress.component(run.component.name, "waiting", f"{ref}: {why}{more}")
+            if running and not progressed:
+                self.sleep(self.interval)
+        self._prune(plan, summary)
+        return summary
+
+    def _start(self, comp: Component, plan: Plan, summary: Summary) -> _Running:
+        self.progress.component(comp.name, "applying", f"{len(comp.objects)} objects")
+        crds_applied = False
+        for obj in comp.objects:
+            ref = Ref.of(obj)
+            if crds_applied and ref.kind is not K.CRD:
+                self._wait_for_crds(comp)
+                crds_applied = False
+            action = plan.action_for(ref) or CREATE
+            if action == UNCHANGED:
+                continue
+            live = _live(self.state, ref) if obj.get("kind") == "ValidatingWebhookConfiguration" else None
+            self.writer.apply(keep_istiod_fields(obj, live.raw if live else None))
+            summary.applied.append(Change(action, comp.name, ref))
+            crds_applied = crds_applied or ref.kind is K.CRD
+        if crds_applied:
+            self.state.rediscover()  # the new kinds become servable for the components that follow
+        waiting_on = [Ref.of(o) for o in comp.objects if o.get("kind") in WAITED_KINDS]
+        return _Running(comp, self.clock(), waiting_on)
+
+    def _wait_for_crds(self, comp: Component) -> None:
+        """A component's own objects may be of kinds its CRDs define: those must be served first."""
+        crds = [Ref.of(o) for o in comp.objects if o.get("kind") == "CustomResourceDefinition"]
+        started = self.clock()
+        while True:
+            waiting = [(r, why) for r in crds for ok, why in [readiness(self._fresh(r))] if not ok]
+            if not waiting:
+                self.state.rediscover()
+                return
+            if self.clock() - started > self.timeout:
+                raise self._timed_out(comp.name, waiting)
+            self.sleep(self.interval)
+
+    def _fresh(self, ref: Ref) -> dict[str, Any] | None:
+        self.state.forget(ref.kind)
+        live = _live(self.state, ref)
+        return live.raw if live else None
+
+    def _not_ready(self, run: _Running) -> list[tuple[Ref, str]]:
+        waiting = []
+        for ref in run.waiting_on:
+            ok, why = readiness(self._fresh(ref))
+            if not ok:
+                waiting.append((ref, why))
+        return waiting
+
+    def _timed_out(self, component: str, waiting: list[tuple[Ref, str]]) -> InstallTimeout:
+        details = []
+        for ref, why in waiting:
+            details.append(f"{ref}: {why}")
+            details.extend("  " + line for line in explain_not_ready(self.state, ref))
+        first, why = waiting[0]
+        more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
+        return InstallTimeout(
+            f"{component} not ready after {self.timeout:g}s: {first}: {why}{more}",
+            hint="fix what the pods report above, then run the same command again: it continues where it "
+                 "stopped (or wait longer with --readiness-timeout)",
+            details=details,
+        )
+
+    def _prune(self, plan: Plan, summary: Summary) -> None:
+        doomed = sorted((c.ref for c in plan.changes if c.action == PRUNE),
+                        key=lambda r: (DELETE_ORDER.get(r.kind, len(DELETE_ORDER)), r))
+        if doomed:
+            self.progress.component("Prune", "pruning", f"{len(doomed)} objects")
+        for ref in doomed:
+            self.writer.delete(ref.kind, ref.name, ref.namespace or None)
+            summary.pruned.append(ref)
+
+
+# -- explaining a failed wait -------------------------------------------------------------------------
+
+MAX_PODS_EXPLAINED = 5
+MAX_EVENTS = 5
+
+
+def explain_not_ready(state: Any, ref: Ref) -> list[str]:
+    """Which pods of a workload are not ready, why (waiting reasons), and their latest events."""
+    if ref.kind not in (K.DEPLOYMENT, K.DAEMON_SET):
+        return []
+    live = _live(state, ref)
+    selector = (((live.raw.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}) if live else {}
+    if not selector:
+        return []
+    state.forget(K.POD)
+    pods = [p for p in state.list(K.POD, ref.namespace, labels=selector) if not _pod_ready(p.raw)]
+    if not pods:
+        return ["no pods yet: check the scheduler, quotas and the workload's events"]
+    lines = []
+    events = _events_by_object(state, ref.namespace)
+    for pod in pods[:MAX_PODS_EXPLAINED]:
+        reasons = _waiting_reasons(pod.raw) or [(pod.raw.get("status") or {}).get("phase") or "Pending"]
+        lines.append(f"pod {pod.name}: {'; '.join(reasons)}")
+        for event in events.get(pod.name, [])[-MAX_EVENTS:]:
+            lines.append(f"  event {event.get('reason', '')}: {event.get('message', '').strip()}")
+    if len(pods) > MAX_PODS_EXPLAINED:
+        lines.append(f"... and {len(pods) - MAX_PODS_EXPLAINED} more pods not ready")
+    return lines
+
+
+def _pod_ready(pod: Mapping[str, Any]) -> bool:
+    return _condition(pod, "Ready") == "True"
+
+
+def _waiting_reasons(pod: Mapping[str, Any]) -> list[str]:
+    status = pod.get("status") or {}
+    reasons = []
+    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+        state = cs.get("state") or {}
+        waiting = state.get("waiting") or state.get("terminated")
+        if waiting and waiting.get("reason") not in (None, "Completed"):
+            message = (waiting.get("message") or "").strip().splitlines()
+            detail = f" ({message[0][:160]})" if message else ""
+            reasons.append(f"container {cs.get('name')}: {waiting.get('reason')}{detail}")
+    return reasons
+
+
+def _events_by_object(state: Any, namespace: str) -> dict[str, list[dict[str, Any]]]:
+    try:
+        state.forget(K.EVENT)
+        events = state.list(K.EVENT, namespace)
+    except NotCapturedError:
+        return {}
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for event in sorted((e.raw for e in events), key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or ""):
+        name = (event.get("involvedObject") or {}).get("name", "")
+        by_name.setdefault(name, []).append(event)
+    return by_name
