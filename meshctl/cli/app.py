@@ -45,6 +45,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topology": ("meshctl.cli.topology",
                  "Draw the mesh as a graph: clusters, namespaces, workloads, services, waypoints, gateways and "
                  "inference pools."),
+    "artifacts": ("meshctl.cli.artifacts",
+                  "Download, cache and bundle the upstream release files an install reads (CRDs, injection templates)."),
+    "install": ("meshctl.cli.install",
+                "Install the ambient control plane (Istio's CRDs, istiod, istio-cni, ztunnel) into a cluster."),
+    "upgrade": ("meshctl.cli.upgrade", "Upgrade an installed revision in place, one minor Istio version at a time."),
+    "uninstall": ("meshctl.cli.uninstall",
+                  "Remove a control-plane revision, or with --purge everything meshctl installed."),
+    "manifest": ("meshctl.cli.manifest",
+                 "Render the control-plane manifest, or compare it with a cluster or another manifest."),
+    "tag": ("meshctl.cli.tag", "Point revision tags (such as default) at control-plane revisions."),
+    "precheck": ("meshctl.cli.precheck",
+                 "Check that a cluster is ready for an ambient install and give a hint for every problem found."),
+    "check": ("meshctl.cli.check", "Check an installed ambient mesh and give a hint for every problem found."),
     "completion": ("meshctl.cli.completion", "Print a shell completion script."),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from meshctl.errors import UsageError
@@ -33,3 +34,17 @@ def show_outcome(stdout: str, notes: list[str]) -> None:
     emit(stdout)
     for note in notes:
         print_err(note)
+
+
+DURATION_PART = re.compile(r"(\d+(?:\.\d*)?)(ms|h|m|s)")
+UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_timeout(text: str) -> float:
+    """Seconds (``300``) or a Go duration as istioctl takes (``90s``, ``5m``, ``1m30s``)."""
+    text = text.strip()
+    if re.fullmatch(r"\d+(?:\.\d*)?", text):
+        return float(text)
+    if text and DURATION_PART.sub("", text) == "":
+        return sum(float(n) * UNIT_SECONDS[u] for n, u in DURATION_PART.findall(text))
+    raise UsageError(f"--timeout {text!r} is not a duration", hint="use seconds (300) or a duration (90s, 5m)")

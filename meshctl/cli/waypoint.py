@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Optional
 
 import typer
@@ -30,22 +29,6 @@ Revision = Annotated[
                  show_default=False),
 ]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="ask the API server what would change; change nothing.")]
-
-DURATION_PART = re.compile(r"(\d+(?:\.\d*)?)(ms|h|m|s)")
-UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_timeout(text: str) -> float:
-    """Seconds (``300``) or a Go duration as istioctl takes (``90s``, ``5m``, ``1m30s``)."""
-    from meshctl.errors import UsageError
-
-    text = text.strip()
-    if re.fullmatch(r"\d+(?:\.\d*)?", text):
-        return float(text)
-    if text and DURATION_PART.sub("", text) == "":
-        return sum(float(n) * UNIT_SECONDS[u] for n, u in DURATION_PART.findall(text))
-    raise UsageError(f"--timeout {text!r} is not a duration", hint="use seconds (300) or a duration (90s, 5m)")
-
 
 def _live(context: str | None, kubeconfig: str | None):
     """The one live cluster a write command changes."""
@@ -114,6 +97,8 @@ def apply(
     from meshctl.render import waypoints as view
     from meshctl.render.console import warn
     from meshctl.render.progress import spinner
+
+    from meshctl.cli.common import parse_timeout
 
     seconds = parse_timeout(timeout)
     wp.check_options(name, traffic_type)  # before any cluster is contacted

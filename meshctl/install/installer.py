@@ -293,7 +293,7 @@ def make_plan(
                 )
             live = _live(state, ref)
             if live is None:
-                changes.append(Change(CREATE, comp.name, ref))
+                changes.append(Change(CREATE, comp.name, ref, unified_diff(None, obj, str(ref)) if with_diff else ""))
                 continue
             if is_owned(obj):
                 owner = foreign_owner(live.raw)
@@ -318,6 +318,14 @@ def make_plan(
                     changes.append(Change(PRUNE, component, ref,
                                           unified_diff(comparable(res.raw), None, str(ref)) if with_diff else ""))
     return Plan(tuple(changes), tuple(conflicts))
+
+
+def diff_objects(old: Iterable[Mapping[str, Any]], new: Iterable[Mapping[str, Any]]) -> str:
+    """Unified diffs, object by object (matched by kind, namespace and name), of two manifests."""
+    before = {Ref.of(o): comparable(o) for o in old}
+    after = {Ref.of(o): comparable(o) for o in new}
+    return "".join(unified_diff(before.get(ref), after.get(ref), str(ref))
+                   for ref in sorted(before.keys() | after.keys()) if before.get(ref) != after.get(ref))
 
 
 # -- applying -----------------------------------------------------------------------------------------

@@ -1,0 +1,215 @@
+"""The steps install, upgrade and manifest share: values → upstream files → render → plan → apply.
+
+Typer-free (the commands declare the flags); the domain work is in ``meshctl.install``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshctl.errors import MeshctlError, UsageError
+
+COMPONENT_NAMES = {"base": "Base", "pilot": "Pilot", "istiod": "Pilot", "cni": "Cni", "ztunnel": "Ztunnel",
+                   "ingress": "IngressGateways", "ingressgateways": "IngressGateways", "tag": "RevisionTag",
+                   "revisiontag": "RevisionTag"}
+
+
+@dataclass
+class RenderRequest:
+    """What the user asked to render (the install flags)."""
+
+    profile: str = "ambient"
+    files: list[str] = field(default_factory=list)
+    sets: list[str] = field(default_factory=list)
+    revision: str | None = None
+    istio_version: str | None = None
+    hub: str | None = None
+    tag: str | None = None
+    artifacts: str | None = None
+    artifact_sha256: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)
+    crds: bool = True
+
+
+def parse_components(names: list[str]) -> set[str] | None:
+    if not names:
+        return None
+    chosen = set()
+    for raw in names:
+        for name in filter(None, (n.strip().lower() for n in raw.split(","))):
+            if name not in COMPONENT_NAMES:
+                raise UsageError(f"--components: unknown component {name!r}",
+                                 hint="choose from base, pilot, cni, ztunnel, ingress, tag")
+            chosen.add(COMPONENT_NAMES[name])
+    return chosen
+
+
+def resolve_spec(req: RenderRequest, stored_user_values: dict | None = None):
+    from meshctl.install.values import resolve
+
+    overrides = {k: v for k, v in (("revision", req.revision), ("istio_version", req.istio_version),
+                                   ("hub", req.hub), ("tag", req.tag)) if v is not None}
+    if overrides.get("revision") == "default":
+        overrides["revision"] = ""
+    return resolve(req.profile, [Path(f) for f in req.files], req.sets, overrides=overrides,
+                   base=stored_user_values)
+
+
+def open_artifacts(source: str | None, sha256: list[str] | None):
+    """The upstream release files, from --artifacts (never the network) or the cache/download."""
+    from meshctl.install.artifacts import Artifacts, parse_sha256_pins
+
+    return Artifacts(source=Path(source) if source else None, sha256=parse_sha256_pins(sha256 or []))
+
+
+def render_components(spec, req: RenderRequest, *, default_tag: bool) -> list[Any]:
+    """Render with the upstream files the chosen components need (fetched, cached or from --artifacts)."""
+    from meshctl.install.render import render
+
+    wanted = parse_components(req.components)
+    store = open_artifacts(req.artifacts, req.artifact_sha256)
+    needs = wanted or {"Base", "Pilot"}
+    crds = store.istio_crds(spec.istio_version) if req.crds and "Base" in needs else None
+    templates = store.injection_templates(spec.istio_version) if "Pilot" in needs else None
+    return render(spec, crds=crds, injection_templates=templates, default_tag=default_tag, components=wanted)
+
+
+def live_target(context: str | None, kubeconfig: str | None):
+    """The one live cluster a write command changes, and its writer."""
+    from meshctl.kube.apply import writer_for
+    from meshctl.kube.live import open_live
+
+    [state] = open_live([context] if context else None, kubeconfig)
+    return state, writer_for(state)
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask before changing a cluster; -y answers yes. Without a terminal to ask on, refuse."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to change the cluster without confirmation (stdin is not a terminal)",
+                         hint="pass -y to confirm in scripts, or --dry-run to see the plan")
+    import typer
+
+    if not typer.confirm(question, default=False, err=True):
+        raise MeshctlError("cancelled; nothing was changed", hint="run again and answer y, or pass -y")
+
+
+def default_tag_needed(state, namespace: str, revision: str) -> bool:
+    """istioctl's rule: the default tag is (re)made for the default revision, or when no tag exists yet."""
+    from meshctl.install.operations import revision_tags
+
+    if not revision:
+        return True
+    return not any(t.name == "default" for t in revision_tags(state))
+
+
+def apply_install(state, writer, components, spec, *, timeout: float, yes: bool, dry_run: bool, force: bool,
+                  show_diff: bool, verb: str = "Install") -> None:
+    """Plan, show, confirm, apply with progress, prune, summarise."""
+    from meshctl.install.installer import Component, Installer, make_plan
+    from meshctl.install.operations import install_id
+    from meshctl.install.render import DEPENDENCIES
+    from meshctl.render.console import print_err
+    from meshctl.render.install import InstallProgress, colour_diff, render_plan, render_summary
+
+    comps = [Component(c.name, tuple(c.objects)) for c in components]
+    scope = [c.name for c in comps if c.name not in ("Namespace", "RevisionTag")]
+    ident = install_id(spec.namespace, spec.revision)
+    plan = make_plan(state, writer, comps, ident, prune_components=scope, with_diff=show_diff or dry_run)
+    text = render_plan(plan, diffs=show_diff or dry_run)
+    if dry_run:
+        sys.stdout.write(colour_diff(text))
+        print_err("dry run: nothing was changed")
+        return
+    sys.stderr.write(colour_diff(text, sys.stderr))
+    if plan.conflicts and not force:
+        first = plan.conflicts[0]
+        more = f" (and {len(plan.conflicts) - 1} more)" if len(plan.conflicts) > 1 else ""
+        raise MeshctlError(f"{first.ref} is managed by {first.owner}{more}; meshctl will not take it over",
+                           hint="remove the other installation first, or pass --force to take ownership")
+    if not plan.changes_anything:
+        print_err(f"✔ Already up to date: {len(plan.changes)} objects unchanged in context {state.info.context}.")
+        # Still make sure everything is ready (an earlier run may have been interrupted while waiting).
+    else:
+        confirm(f"{verb} into context {state.info.context}?", yes)
+    with InstallProgress([c.name for c in comps]) as progress:
+        try:
+            summary = Installer(state, writer, comps, DEPENDENCIES, timeout=timeout, progress=progress).run(plan)
+        except MeshctlError as err:
+            for line in getattr(err, "details", ()):
+                progress.note(line)
+            raise
+    sys.stderr.write(render_summary(plan, summary))
+
+
+def run_install(req: RenderRequest, *, context, kubeconfig, timeout: float, yes: bool, dry_run: bool,
+                force: bool, show_diff: bool, skip_precheck: bool, upgrade: bool = False) -> None:
+    """``install`` and ``upgrade``: the same path; upgrade adds its checks before applying."""
+    from meshctl.install import operations as ops
+    from meshctl.render.console import print_err, warn
+
+    state, writer = live_target(context, kubeconfig)
+    spec = resolve_spec(req)
+    stored = None
+    if upgrade:  # keep what the user chose at install time; this run's flags go on top
+        stored = ops.stored_user_values(state, spec.namespace, spec.revision)
+        if stored:
+            spec = resolve_spec(req, stored)
+        check_upgrade(state, spec, force=force)
+    elif not skip_precheck:
+        run_prechecks(state, spec, force=force)
+    components = render_components(spec, req, default_tag=default_tag_needed(state, spec.namespace, spec.revision))
+    print_err(f"{'Upgrading' if upgrade else 'Installing'} Istio {spec.istio_version} "
+              f"(profile {spec.profile}, revision {ops.revision_name(spec.revision)}) "
+              f"into context {state.info.context}")
+    if upgrade and stored is None:
+        warn("no values stored by an earlier meshctl install were found; using the given values only")
+    apply_install(state, writer, components, spec, timeout=timeout, yes=yes, dry_run=dry_run, force=force,
+                  show_diff=show_diff or upgrade, verb="Upgrade" if upgrade else "Install")
+
+
+def check_upgrade(state, spec, *, force: bool) -> None:
+    """Upgrades go one minor version at a time, onto an existing install of the revision."""
+    from meshctl.install import operations as ops
+    from meshctl.render.console import warn
+
+    installed = ops.installed_revisions(state, spec.namespace)
+    current = installed.get(ops.revision_name(spec.revision))
+    if current is None:
+        raise MeshctlError(
+            f"revision {ops.revision_name(spec.revision)} is not installed in {spec.namespace} "
+            f"(context {state.info.context}); there is nothing to upgrade",
+            hint="use 'meshctl install' for a first install, or --revision NEW for a canary beside the "
+                 f"installed revision(s): {', '.join(installed) or 'none'}")
+    problem = ops.skew_problem(current.version, spec.istio_version)
+    if problem and not force:
+        raise MeshctlError(f"refusing to upgrade: {problem}",
+                           hint="upgrade through each minor version in turn, or pass --force")
+    if problem:
+        warn(f"{problem}; going ahead because of --force")
+    if not current.managed and not force:
+        raise MeshctlError(
+            f"revision {current.revision} was not installed by meshctl; meshctl will not take it over in place",
+            hint="install a canary beside it (meshctl install --revision NEW), move the tag "
+                 "(meshctl tag set default --revision NEW), then remove the old one; or pass --force")
+
+
+def run_prechecks(state, spec, *, force: bool) -> None:
+    """Stop before changing anything when a precheck fails (warnings are shown, not fatal)."""
+    from meshctl.install.precheck import precheck
+    from meshctl.mesh.health import failures
+    from meshctl.render.checks import render_checks
+
+    results = precheck(state, istio_version=spec.istio_version, revision=spec.revision,
+                       istio_namespace=spec.namespace)
+    failed = failures(results)
+    if failed:
+        sys.stderr.write(render_checks(results))
+        if not force:
+            raise MeshctlError(f"{len(failed)} precheck(s) failed; nothing was changed",
+                               hint="fix what the checks report, or pass --force (or --skip-precheck)")

@@ -1,0 +1,116 @@
+"""``meshctl manifest generate|diff``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from meshctl.cli import install_options as io
+from meshctl.cli import options as opt
+
+app = opt.command_app(help="Render the control-plane manifest, or compare it with a cluster or another manifest.",
+                      no_args_is_help=True)
+
+NoCrds = Annotated[bool, typer.Option("--no-crds", help="leave Istio's CRDs out (no base chart archive needed).")]
+
+
+def _request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts, artifact_sha256,
+             no_crds):
+    from meshctl.cli.installing import RenderRequest
+
+    return RenderRequest(profile=profile, files=files or [], sets=sets or [], revision=revision,
+                         istio_version=istio_version, hub=hub, tag=tag, artifacts=artifacts,
+                         artifact_sha256=artifact_sha256 or [], components=components or [], crds=not no_crds)
+
+
+@app.command("generate")
+def generate(
+    profile: io.Profile = "ambient",
+    files: io.ValuesFiles = None,
+    sets: io.Sets = None,
+    revision: io.Revision = None,
+    istio_version: io.IstioVersion = None,
+    hub: io.Hub = None,
+    tag: io.Tag = None,
+    components: io.Components = None,
+    artifacts: io.Artifacts = None,
+    artifact_sha256: io.ArtifactSha256 = None,
+    no_crds: NoCrds = False,
+) -> None:
+    """Print the manifest install would apply, as YAML, without contacting a cluster.
+
+    Objects are sorted so the output applies cleanly and diffs well: CRDs, namespaces, RBAC,
+    configuration, services, workloads, webhooks. The revision's default-tag objects are included for
+    the default revision, as install would create them on a cluster without a default tag.
+    """
+    from meshctl.cli.common import emit
+    from meshctl.cli.installing import render_components, resolve_spec
+    from meshctl.install.render import manifest_order
+    from meshctl.kube.yamlio import dump
+
+    req = _request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts,
+                   artifact_sha256, no_crds)
+    spec = resolve_spec(req)
+    rendered = render_components(spec, req, default_tag=not spec.revision)
+    objects = manifest_order([o for c in rendered for o in c.objects])
+    emit("".join(f"---\n{dump(o)}" for o in objects))
+
+
+@app.command("diff")
+def diff(
+    files_to_compare: Annotated[Optional[list[str]], typer.Argument(
+        metavar="[OLD NEW]", show_default=False,
+        help="two manifest files to compare; without them the render is compared with the live cluster.")] = None,
+    profile: io.Profile = "ambient",
+    files: io.ValuesFiles = None,
+    sets: io.Sets = None,
+    revision: io.Revision = None,
+    istio_version: io.IstioVersion = None,
+    hub: io.Hub = None,
+    tag: io.Tag = None,
+    components: io.Components = None,
+    artifacts: io.Artifacts = None,
+    artifact_sha256: io.ArtifactSha256 = None,
+    context: opt.Context = None,
+    kubeconfig: opt.Kubeconfig = None,
+) -> None:
+    """Show what differs, object by object, as a unified diff; exit 0 when nothing differs, 1 when
+    something does (like kubectl diff).
+
+    Without files it renders with the given values and asks the cluster (server-side dry run) what
+    applying would change, including what the install would delete. With two files it compares them.
+    """
+    from meshctl.cli.common import emit
+    from meshctl.errors import UsageError
+    from meshctl.render.install import colour_diff
+
+    if files_to_compare and len(files_to_compare) != 2:
+        raise UsageError("manifest diff compares two files (OLD NEW), or the render with the cluster",
+                         hint="meshctl manifest diff old.yaml new.yaml")
+    if files_to_compare:
+        from meshctl.install.installer import diff_objects
+        from meshctl.kube.files import load_files
+
+        old, new = (load_files([path], recursive=False) for path in files_to_compare)
+        text = diff_objects(*([r.raw for kind in s.kinds() for r in s.list(kind)] for s in (old, new)))
+    else:
+        text = _diff_live(_request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts,
+                                   artifact_sha256, False), context, kubeconfig)
+    emit(colour_diff(text))
+    raise typer.Exit(1 if text else 0)
+
+
+def _diff_live(req, context, kubeconfig) -> str:
+    from meshctl.cli.installing import default_tag_needed, live_target, render_components, resolve_spec
+    from meshctl.install.installer import Component, make_plan
+    from meshctl.install.operations import install_id
+
+    state, writer = live_target(context, kubeconfig)
+    spec = resolve_spec(req)
+    rendered = render_components(spec, req, default_tag=default_tag_needed(state, spec.namespace, spec.revision))
+    comps = [Component(c.name, tuple(c.objects)) for c in rendered]
+    scope = [c.name for c in comps if c.name not in ("Namespace", "RevisionTag")]
+    plan = make_plan(state, writer, comps, install_id(spec.namespace, spec.revision), prune_components=scope,
+                     with_diff=True)
+    return "".join(change.diff for change in plan.changes)

@@ -1,0 +1,82 @@
+"""``meshctl uninstall``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from meshctl.cli import options as opt
+
+app = opt.command_app()
+
+
+@app.command("uninstall")
+def uninstall(
+    revision: Annotated[Optional[str], typer.Option(
+        "--revision", "-r", metavar="REV", show_default=False,
+        help="remove this revision's control plane ('default' for the unrevisioned one).")] = None,
+    purge: Annotated[bool, typer.Option(
+        "--purge", help="remove everything meshctl installed: every revision, revision tags, Istio's CRDs, "
+                        "and the waypoints and east-west gateways meshctl created.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="go ahead although enrolled namespaces, waypoints or tags still need the control "
+                        "plane.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be deleted; delete nothing.")] = False,
+    context: opt.Context = None,
+    kubeconfig: opt.Kubeconfig = None,
+    istio_namespace: opt.IstioNamespace = "istio-system",
+) -> None:
+    """Remove a control-plane revision, or with --purge everything meshctl installed.
+
+    Only objects meshctl owns are deleted (found by its owner labels); Istio's CRDs only with --purge.
+    While ambient namespaces, waypoints or revision tags still rely on the control plane, it refuses
+    and lists them (pods would lose their networking), unless --force.
+    """
+    from meshctl.cli.installing import confirm, live_target
+    from meshctl.errors import MeshctlError, UsageError
+    from meshctl.install.installer import Ref
+    from meshctl.install import operations as ops
+    from meshctl.render.console import print_err, print_out
+
+    if (revision is None) == (not purge):
+        raise UsageError("say what to remove: --revision REV, or --purge for everything",
+                         hint="meshctl uninstall --revision default")
+    if revision is not None and purge:
+        raise UsageError("--revision and --purge exclude each other", hint="--purge removes every revision")
+    state, writer = live_target(context, kubeconfig)
+    rev = None if purge else ("" if revision == "default" else revision)
+    installed = ops.installed_revisions(state, istio_namespace)
+    others = [r for r in installed if r != ops.revision_name(rev)] if rev is not None else []
+    doomed = ops.owned_objects(state, istio_namespace, rev, purge=purge, keep_shared=bool(others))
+    if purge:
+        doomed = ops.meshctl_gateways(state) + doomed
+    if not doomed:
+        what = "anything" if purge else f"revision {ops.revision_name(rev)} in {istio_namespace}"
+        print_err(f"meshctl did not install {what}; nothing to do")
+        return
+    blockers = ops.uninstall_blockers(state, rev, last=not others)
+    if blockers and not force:
+        parts = []
+        if blockers.namespaces:
+            parts.append(f"namespaces {', '.join(blockers.namespaces)}")
+        if blockers.waypoints:
+            parts.append(f"waypoints {', '.join(blockers.waypoints)}")
+        if blockers.tags:
+            parts.append(f"revision tags {', '.join(blockers.tags)}")
+        raise MeshctlError(
+            f"{' and '.join(parts)} still rely on the control plane being removed",
+            hint="unenroll them first (meshctl namespace unenroll NS --delete-waypoint; meshctl tag set/remove), "
+                 "or pass --force if their pods may lose networking",
+        )
+    for res in doomed:
+        print_out(f"{'would delete' if dry_run else 'delete'} {Ref.of_resource(res)}")
+    if others and rev is not None:
+        print_err(f"keeping Base, istio-cni and ztunnel: revision(s) {', '.join(others)} still use them")
+    if dry_run:
+        return
+    confirm(f"Delete {len(doomed)} objects from context {state.info.context}?", yes)
+    for res in doomed:
+        writer.delete(res.kind, res.name, res.namespace if res.kind.namespaced else None)
+    print_err(f"✔ Removed {len(doomed)} objects.")
