@@ -256,7 +256,7 @@ def test_focus_and_option_errors(cli):
     r = cli("topology", "--snapshot", str(DEMO), "--focus", "reviews")
     assert r.code == 2 and "KIND/NAMESPACE/NAME" in r.err
     for args, words in ((["--depth", "2"], "--depth needs --focus"), (["-n", "llm", "-A"], "-n and -A"),
-                        (["-o", "html"], "--output 'html'"), (["--group-by", "node"], "--group-by 'node'"),
+                        (["-o", "png"], "--output 'png'"), (["--group-by", "node"], "--group-by 'node'"),
                         (["--focus", "Service/bookinfo/reviews", "--depth", "-1"], "negative")):
         r = cli("topology", "--snapshot", str(DEMO), *args)
         assert r.code == 2 and words in r.err, (args, r.err)

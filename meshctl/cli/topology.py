@@ -10,9 +10,6 @@ from meshctl.cli import options as opt
 
 app = opt.command_app()
 
-OUTPUTS = ("tree", "dot", "mermaid", "json", "svg")
-GROUP_BY = ("cluster", "namespace")
-
 
 @app.command("topology")
 def topology(
@@ -37,7 +34,8 @@ def topology(
                                           help="box the drawing by cluster, or by namespace across clusters.")]
     = "cluster",
     output: Annotated[str, typer.Option("--output", "-o", metavar="FORMAT",
-                                        help="tree, dot, mermaid, json (node-link) or svg (needs Graphviz).",
+                                        help="tree, dot, mermaid, json (node-link), svg (needs Graphviz) or html "
+                                             "(one self-contained page: pan, zoom, search, details).",
                                         rich_help_panel=opt.OUTPUT)] = "tree",
     analyze: Annotated[bool, typer.Option("--analyze", help="run the analyzers and put their findings on the "
                                                             "objects they are about.")] = False,
@@ -50,13 +48,17 @@ def topology(
     it reads through a remote secret (one-way links are marked) and the east-west gateway it crosses
     networks by. Every node carries its health; what is referred to but does not exist is shown as
     missing. Output is stable, so it diffs well.
+
+    -o html writes one self-contained page (its script and style inline; it fetches nothing): the
+    graph in cluster and namespace boxes coloured by health, pan and zoom, a search box (Enter goes to
+    the first match; page.html#search=NAME opens on a search) and each node's details on click.
     """
     from meshctl.cli.common import check_choice, emit
     from meshctl.errors import UsageError
     from meshctl.kube.sources import SourceOptions, open_states
     from meshctl.mesh.controlplane import name_clusters
     from meshctl.mesh.topology import describe_topology
-    from meshctl.render.topology import render_topology
+    from meshctl.render.topology import GROUP_BY, OUTPUTS, render_topology
 
     check_choice("--output", output, OUTPUTS)
     check_choice("--group-by", group_by, GROUP_BY)

@@ -17,7 +17,7 @@ from meshctl.errors import UsageError
 if TYPE_CHECKING:
     from meshctl.mesh.topology import Edge, Node, Topology
 
-OUTPUTS = ("tree", "dot", "mermaid", "json", "svg")
+OUTPUTS = ("tree", "dot", "mermaid", "json", "svg", "html")
 GROUP_BY = ("cluster", "namespace")
 
 MARKS = {"error": "\u2718", "missing": "\u2718", "warning": "\u203c", "unknown": "?"}
@@ -52,6 +52,10 @@ def render_topology(topo: Topology, output: str = "tree", group_by: str = "clust
         return graph.render_mermaid(topo, group_by)
     if output == "svg":
         return graph.render_svg(topo, group_by)
+    if output == "html":
+        from meshctl.render.topology_html import render_html
+
+        return render_html(topo, group_by)
     raise UsageError(f"--output {output!r} is not one of: {', '.join(OUTPUTS)}", hint="use --output tree")
 
 
