@@ -21,7 +21,7 @@ COMPONENT_NAMES = {"base": "Base", "pilot": "Pilot", "istiod": "Pilot", "cni": "
 class RenderRequest:
     """What the user asked to render (the install flags)."""
 
-    profile: str = "ambient"
+    profile: str | None = "ambient"  # None: keep the stored profile (upgrade)
     files: list[str] = field(default_factory=list)
     sets: list[str] = field(default_factory=list)
     revision: str | None = None
@@ -209,7 +209,8 @@ def run_prechecks(state, spec, *, force: bool) -> None:
                        istio_namespace=spec.namespace)
     failed = failures(results)
     if failed:
-        sys.stderr.write(render_checks(results))
+        text = render_checks(results, stream=sys.stderr)
+        sys.stderr.write(text if text.endswith("\n") else text + "\n")
         if not force:
             raise MeshctlError(f"{len(failed)} precheck(s) failed; nothing was changed",
                                hint="fix what the checks report, or pass --force (or --skip-precheck)")

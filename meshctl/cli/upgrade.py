@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Optional
+
+import typer
+
 from meshctl.cli import install_options as io
 from meshctl.cli import options as opt
 from meshctl.cli.install import DryRun, Force, ReadinessTimeout, Yes
+
+KeptProfile = Annotated[Optional[str], typer.Option(
+    "--profile", "-p", metavar="NAME|FILE", rich_help_panel=io.VALUES, show_default=False,
+    help="change the profile (default: keep the one the revision was installed with).")]
 
 app = opt.command_app()
 
 
 @app.command("upgrade")
 def upgrade(
-    profile: io.Profile = "ambient",
+    profile: KeptProfile = None,
     files: io.ValuesFiles = None,
     sets: io.Sets = None,
     revision: io.Revision = None,

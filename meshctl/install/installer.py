@@ -155,7 +155,7 @@ def foreign_owner(live: Mapping[str, Any]) -> str | None:
         return None
     if managed_by:
         return managed_by
-    if labels.get("operator.istio.io/managed"):
+    if labels.get(L.OPERATOR_MANAGED):
         return "istioctl (operator.istio.io/managed)"
     managers = sorted({m.get("manager", "") for m in meta.get("managedFields") or []} - {"meshctl", ""})
     return ", ".join(managers) or "another tool"

@@ -25,6 +25,7 @@ READ_TIMEOUT = 60.0
 RETRIES = 4  # for 429 and 5xx answers and dropped connections on reads
 MAX_RETRY_WAIT = 10.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 # Groups every conformant cluster serves: no discovery needed to read them.
 BUILTIN_GROUPS = frozenset(
     {
@@ -408,6 +409,19 @@ class LiveState:
         if not self.serves(kind):
             return []
         return self._fetch(kind, None, selector)
+
+    def can_i(self, verb: str, kind: Kind, namespace: str | None = None) -> bool:
+        """Whether the caller may ``verb`` objects of ``kind`` (``kubectl auth can-i``): one
+        SelfSubjectAccessReview, which every user may create."""
+        attributes = {"verb": verb, "group": kind.group, "resource": kind.plural}
+        if namespace and kind.namespaced:
+            attributes["namespace"] = namespace
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                  "spec": {"resourceAttributes": attributes}}
+        status, body = self.conn.request("POST", SELF_SUBJECT_ACCESS_REVIEWS, body=review,
+                                         content_type="application/json", idempotent=True)
+        self.conn.check(status, body, f"ask whether it may {verb} {kind.resource}")
+        return (body.get("status") or {}).get("allowed") is True
 
     def list(self, kind: Kind, namespace: str | None = None, *, labels: Mapping[str, str] | None = None):
         items = self._list_all(kind, namespace if kind.namespaced else None)

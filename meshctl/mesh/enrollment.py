@@ -15,6 +15,7 @@ from meshctl.mesh.waypoints import waypoint_gateway
 
 AMBIENT, SIDECAR, NONE, CONFLICT = "ambient", "sidecar", "none", "conflict"
 FINISHED_PHASES = ("Succeeded", "Failed")
+CAPTURED, OPTED_OUT, NOT_CAPTURED = "captured", "opted-out", "not-captured"
 DEFAULT_WAYPOINT = "waypoint"
 
 
@@ -56,18 +57,31 @@ class NamespaceInfo:
                 "captured": self.captured, "optedOut": self.opted_out, "notCaptured": self.not_captured}
 
 
+def pod_capture(pod: Resource) -> str | None:
+    """captured (istio-cni redirected its traffic), opted-out (labelled istio.io/dataplane-mode=none, as
+    waypoints and gateways are) or not-captured; None for a pod that has finished."""
+    if pod.status.get("phase") in FINISHED_PHASES:
+        return None
+    if pod.annotations.get(L.REDIRECTION) == L.REDIRECTION_ENABLED:
+        return CAPTURED
+    if pod.labels.get(L.DATAPLANE_MODE) == L.DATAPLANE_MODE_NONE:
+        return OPTED_OUT
+    return NOT_CAPTURED
+
+
 def describe_namespaces(state: ClusterState, namespace: str | None = None) -> list[NamespaceInfo]:
     """Each namespace's mode, waypoint and pod capture counts (one pass over the pods)."""
     pods: Counter[str] = Counter()
     captured: Counter[str] = Counter()
     opted_out: Counter[str] = Counter()
     for pod in state.list(K.POD, namespace):
-        if pod.status.get("phase") in FINISHED_PHASES:
+        capture = pod_capture(pod)
+        if capture is None:
             continue
         pods[pod.namespace] += 1
-        if pod.annotations.get(L.REDIRECTION) == L.REDIRECTION_ENABLED:
+        if capture == CAPTURED:
             captured[pod.namespace] += 1
-        elif pod.labels.get(L.DATAPLANE_MODE) == L.DATAPLANE_MODE_NONE:
+        elif capture == OPTED_OUT:
             opted_out[pod.namespace] += 1
     namespaces = state.list(K.NAMESPACE)
     if namespace is not None:

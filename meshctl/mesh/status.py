@@ -3,13 +3,14 @@ and the problems worth a look first (each with a hint)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from meshctl.kube import kinds as K
-from meshctl.kube.state import ClusterState, list_if_served
+from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
-from meshctl.mesh.controlplane import ISTIOD, ZTUNNEL, ComponentInfo, find_control_plane
+from meshctl.mesh.controlplane import ISTIOD, ComponentInfo, find_control_plane
 from meshctl.mesh.enrollment import AMBIENT, CONFLICT, NamespaceInfo, describe_namespaces
 from meshctl.mesh.waypoints import PROGRAMMED, conditions
 
@@ -84,21 +85,32 @@ def find_remote_clusters(state: ClusterState, namespace: str) -> list[str]:
                   if s.labels.get(L.MULTICLUSTER_SECRET) == "true")
 
 
-def ztunnel_coverage(state: ClusterState, namespace: str) -> tuple[int | None, int | None, list[str]]:
-    """(nodes, nodes with a ready ztunnel, names of nodes without one)."""
+def is_linux(node: Resource) -> bool:
+    return node.labels.get(L.OS_LABEL, "linux") == "linux"
+
+
+def pod_ready(pod: Resource) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod.status.get("conditions") or [])
+
+
+def node_coverage(state: ClusterState, namespace: str, pod_label: tuple[str, str],
+                  counts: Callable[[Resource], bool] = is_linux) -> tuple[int | None, int | None, list[str]]:
+    """(nodes that ``counts``, those with a ready pod labelled ``pod_label`` in ``namespace``, names of
+    the others); (None, None, []) when nodes or pods are unknown."""
     nodes = list_if_served(state, K.NODE)
     pods = list_if_served(state, K.POD, namespace)
     if nodes is None or pods is None:
         return None, None, []
-    ready_on = set()
-    for pod in pods:
-        if pod.labels.get("app") != ZTUNNEL:
-            continue
-        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod.status.get("conditions") or []):
-            ready_on.add(pod.spec.get("nodeName"))
-    linux = [n for n in nodes if n.labels.get("kubernetes.io/os", "linux") == "linux"]
-    missing = sorted(n.name for n in linux if n.name not in ready_on)
-    return len(linux), len(linux) - len(missing), missing
+    key, value = pod_label
+    ready_on = {pod.spec.get("nodeName") for pod in pods if pod.labels.get(key) == value and pod_ready(pod)}
+    wanted = [n for n in nodes if counts(n)]
+    missing = sorted(n.name for n in wanted if n.name not in ready_on)
+    return len(wanted), len(wanted) - len(missing), missing
+
+
+def ztunnel_coverage(state: ClusterState, namespace: str) -> tuple[int | None, int | None, list[str]]:
+    """(Linux nodes, nodes with a ready ztunnel, names of nodes without one)."""
+    return node_coverage(state, namespace, L.ZTUNNEL_APP_LABEL)
 
 
 def find_problems(components: list[ComponentInfo], missing_ztunnel: list[str], namespaces: list[NamespaceInfo],
