@@ -108,8 +108,18 @@ def default_tag_needed(state, namespace: str, revision: str) -> bool:
     return not any(t.name == "default" for t in revision_tags(state))
 
 
+def prune_scope(components, req: RenderRequest) -> list[str]:
+    """Components whose dropped objects are deleted: every component of the install (so a profile that
+    drops istio-cni removes it), or only those named with --components. Tags are managed by `tag`."""
+    from meshctl.install.render import COMPONENTS, NAMESPACE, REVISION_TAG
+
+    wanted = parse_components(req.components)
+    names = wanted if wanted is not None else set(COMPONENTS)
+    return sorted(names - {NAMESPACE, REVISION_TAG})
+
+
 def apply_install(state, writer, components, spec, *, timeout: float, yes: bool, dry_run: bool, force: bool,
-                  show_diff: bool, verb: str = "Install") -> None:
+                  show_diff: bool, scope: list[str], verb: str = "Install") -> None:
     """Plan, show, confirm, apply with progress, prune, summarise."""
     from meshctl.install.installer import Component, Installer, make_plan
     from meshctl.install.operations import install_id
@@ -117,8 +127,7 @@ def apply_install(state, writer, components, spec, *, timeout: float, yes: bool,
     from meshctl.render.console import print_err
     from meshctl.render.install import InstallProgress, colour_diff, render_plan, render_summary
 
-    comps = [Component(c.name, tuple(c.objects)) for c in components]
-    scope = [c.name for c in comps if c.name not in ("Namespace", "RevisionTag")]
+    comps = [Component(c.name, tuple(c.objects)) for c in components if c.objects]
     ident = install_id(spec.namespace, spec.revision)
     plan = make_plan(state, writer, comps, ident, prune_components=scope, with_diff=show_diff or dry_run)
     text = render_plan(plan, diffs=show_diff or dry_run)
@@ -170,7 +179,8 @@ def run_install(req: RenderRequest, *, context, kubeconfig, timeout: float, yes:
     if upgrade and stored is None:
         warn("no values stored by an earlier meshctl install were found; using the given values only")
     apply_install(state, writer, components, spec, timeout=timeout, yes=yes, dry_run=dry_run, force=force,
-                  show_diff=show_diff or upgrade, verb="Upgrade" if upgrade else "Install")
+                  show_diff=show_diff or upgrade, scope=prune_scope(components, req),
+                  verb="Upgrade" if upgrade else "Install")
 
 
 def check_upgrade(state, spec, *, force: bool) -> None:

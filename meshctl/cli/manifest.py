@@ -102,7 +102,7 @@ def diff(
 
 
 def _diff_live(req, context, kubeconfig) -> str:
-    from meshctl.cli.installing import default_tag_needed, live_target, render_components, resolve_spec
+    from meshctl.cli.installing import default_tag_needed, live_target, prune_scope, render_components, resolve_spec
     from meshctl.install.installer import Component, make_plan
     from meshctl.install.operations import install_id
 
@@ -110,7 +110,7 @@ def _diff_live(req, context, kubeconfig) -> str:
     spec = resolve_spec(req)
     rendered = render_components(spec, req, default_tag=default_tag_needed(state, spec.namespace, spec.revision))
     comps = [Component(c.name, tuple(c.objects)) for c in rendered]
-    scope = [c.name for c in comps if c.name not in ("Namespace", "RevisionTag")]
-    plan = make_plan(state, writer, comps, install_id(spec.namespace, spec.revision), prune_components=scope,
+    plan = make_plan(state, writer, comps, install_id(spec.namespace, spec.revision),
+                     prune_components=prune_scope(rendered, req),
                      with_diff=True)
     return "".join(change.diff for change in plan.changes)

@@ -53,3 +53,18 @@ MANAGED_BY_MESHCTL = "meshctl"
 INSTALL_COMPONENT = "operator.istio.io/component"  # Base, Pilot, Cni, Ztunnel, IngressGateways, RevisionTag
 INSTALL_VERSION = "operator.istio.io/version"
 INSTALL_ID = "install.meshctl.dev/id"  # "<istio namespace>.<revision or default>"
+
+# Read by `precheck` and `check`
+OPERATOR_MANAGED = "operator.istio.io/managed"  # istioctl (and the old operator) label what they install
+OS_LABEL = "kubernetes.io/os"  # linux or windows, on every Node
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"  # an EndpointSlice's Service
+GATEWAY_API_BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"  # on each Gateway API CRD
+GATEWAY_API_CHANNEL = "gateway.networking.k8s.io/channel"  # standard or experimental
+
+# Chart labels on what meshctl installs
+PART_OF = "app.kubernetes.io/part-of"
+INSTANCE = "app.kubernetes.io/instance"
+APP_VERSION = "app.kubernetes.io/version"
+RESOURCE_POLICY = "helm.sh/resource-policy"  # "keep" on CRDs: Helm and istioctl never delete them
+WEBHOOK_DEACTIVATED = "istio.io/deactivated"  # never-match selector of a revision's own injector
+WEBHOOK_NEVER_MATCH = "never-match"

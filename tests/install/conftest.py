@@ -1,0 +1,56 @@
+"""Fixtures for install tests: release files an install reads, built small (the real ones are in
+shared/data/upstream, which CI machines do not have)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+ISTIO_VERSION = "1.30.3"
+TEMPLATE_FILES = ("injection-template.yaml", "gateway-injection-template.yaml", "grpc-simple.yaml",
+                  "grpc-agent.yaml", "waypoint.yaml", "kube-gateway.yaml", "agentgateway.yaml")
+
+
+def istio_crd(plural: str, kind: str, group: str) -> dict:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}", "labels": {"app": "istio-pilot"},
+                         "annotations": {"helm.sh/resource-policy": "keep"}},
+            "spec": {"group": group, "scope": "Namespaced", "names": {"kind": kind, "plural": plural},
+                     "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {"type": "object",
+                                                                  "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def _tgz(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def write_release_files(folder: Path, version: str = ISTIO_VERSION) -> Path:
+    """base-V.tgz with two Istio CRDs and istiod-V.tgz with the injection templates (placeholders)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    crds = [istio_crd("destinationrules", "DestinationRule", "networking.istio.io"),
+            istio_crd("authorizationpolicies", "AuthorizationPolicy", "security.istio.io")]
+    crd_text = "".join(f"---\n{yaml.safe_dump(c)}" for c in crds).encode()
+    (folder / f"base-{version}.tgz").write_bytes(_tgz({"base/Chart.yaml": b"name: base\n",
+                                                        "base/files/crd-all.gen.yaml": crd_text}))
+    templates = {f"istiod/files/{name}": f"# {name} (a stand-in for Istio's template)\n".encode()
+                 for name in TEMPLATE_FILES}
+    (folder / f"istiod-{version}.tgz").write_bytes(_tgz({"istiod/Chart.yaml": b"name: istiod\n", **templates}))
+    return folder
+
+
+@pytest.fixture
+def release_files(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("MESHCTL_CACHE_DIR", str(tmp_path / "cache"))
+    write_release_files(tmp_path / "release", "1.29.8")
+    return write_release_files(tmp_path / "release")

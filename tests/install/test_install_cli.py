@@ -1,0 +1,175 @@
+"""install, upgrade, manifest diff, tag set and uninstall end to end against a fake API server with
+simulated controllers (Deployments and DaemonSets become ready, CRDs established)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from meshctl.mesh import labels as L
+from tests.fakekube import FakeKube, write_kubeconfig
+
+NODE = {"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "node-1", "labels": {"kubernetes.io/os": "linux", "kubernetes.io/hostname": "node-1"}},
+        "status": {"nodeInfo": {"operatingSystem": "linux"}, "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+@pytest.fixture
+def cluster(tmp_path, cli, release_files):
+    kube = FakeKube(name="c1", controllers=True)
+    kube.version = dict(kube.version, major="1", minor="33", gitVersion="v1.33.1")
+    with kube:
+        kube.add(NODE)
+        kc = write_kubeconfig(tmp_path / "kc.yaml", [kube])
+
+        def run(*args):
+            return cli(*args, "--kubeconfig", str(kc), "--artifacts", str(release_files))
+
+        def plain(*args):
+            return cli(*args, "--kubeconfig", str(kc))
+
+        yield kube, run, plain
+
+
+def deployment(kube, name="istiod"):
+    return kube.get_object("deployments.apps", name, "istio-system")
+
+
+def test_install_applies_everything_and_waits(cluster):
+    kube, run, _ = cluster
+    result = run("install", "-y", "--readiness-timeout", "20s")
+    assert result.code == 0, result.err
+    assert "Installed:" in result.err and "ready:" in result.err
+    istiod = deployment(kube)
+    assert istiod["metadata"]["labels"][L.MANAGED_BY] == "meshctl"
+    assert istiod["status"]["readyReplicas"] == 1
+    assert kube.get_object("daemonsets.apps", "ztunnel", "istio-system") is not None
+    assert kube.get_object("daemonsets.apps", "istio-cni-node", "istio-system") is not None
+    assert kube.get_object("customresourcedefinitions.apiextensions.k8s.io",
+                           "destinationrules.networking.istio.io") is not None
+    assert kube.get_object("mutatingwebhookconfigurations.admissionregistration.k8s.io",
+                           "istio-revision-tag-default") is not None
+    # the values the user gave are kept in the cluster for upgrades
+    values = kube.get_object("configmaps", "values", "istio-system")
+    assert "original-values" in values["data"]
+
+
+def test_second_install_changes_nothing(cluster):
+    kube, run, _ = cluster
+    assert run("install", "-y").code == 0
+    before = kube.resource_version
+    again = run("install", "-y")
+    assert again.code == 0, again.err
+    assert "Already up to date" in again.err
+    assert kube.resource_version == before
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(cluster):
+    kube, run, _ = cluster
+    result = run("install", "--dry-run")
+    assert result.code == 0, result.err
+    assert "+ create    Deployment istio-system/istiod" in result.out
+    assert "Plan:" in result.out
+    assert deployment(kube) is None
+
+
+def test_install_needs_confirmation_without_a_terminal(cluster):
+    kube, run, _ = cluster
+    result = run("install")
+    assert result.code == 2 and "-y" in result.err
+    assert deployment(kube) is None
+
+
+def test_objects_of_another_tool_stop_the_install_unless_forced(cluster):
+    kube, run, _ = cluster
+    kube.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
+    kube.add({"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "istio", "namespace": "istio-system", "labels": {L.MANAGED_BY: "Helm"}},
+              "data": {"mesh": "{}"}})
+    result = run("install", "-y")
+    assert result.code == 1 and "managed by Helm" in result.err
+    assert deployment(kube) is None
+    forced = run("install", "-y", "--force")
+    assert forced.code == 0, forced.err
+    cm = kube.get_object("configmaps", "istio", "istio-system")
+    assert cm["metadata"]["labels"][L.MANAGED_BY] == "meshctl"
+
+
+def test_changed_values_update_and_a_smaller_profile_prunes(cluster):
+    kube, run, _ = cluster
+    assert run("install", "-y").code == 0
+    changed = run("install", "-y", "--set", "values.pilot.env.PILOT_TRACE_SAMPLING=5")
+    assert changed.code == 0, changed.err
+    env = deployment(kube)["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "PILOT_TRACE_SAMPLING", "value": "5"} in env
+    minimal = run("install", "-y", "--profile", "minimal")
+    assert minimal.code == 0, minimal.err
+    assert "delete" in minimal.err
+    assert kube.get_object("daemonsets.apps", "ztunnel", "istio-system") is None
+    assert kube.get_object("daemonsets.apps", "istio-cni-node", "istio-system") is None
+    assert deployment(kube) is not None
+
+
+def test_manifest_diff_against_the_cluster(cluster):
+    kube, run, _ = cluster
+    assert run("install", "-y").code == 0
+    same = run("manifest", "diff")
+    assert same.code == 0 and same.out == "", same.err
+    differs = run("manifest", "diff", "--set", "values.pilot.env.PILOT_TRACE_SAMPLING=7")
+    assert differs.code == 1
+    assert "+" in differs.out and "PILOT_TRACE_SAMPLING" in differs.out
+
+
+def test_upgrade_keeps_values_and_checks_the_version_step(cluster):
+    kube, run, _ = cluster
+    assert run("install", "-y", "--istio-version", "1.29.8",
+               "--set", "values.global.meshID=mesh1").code == 0
+    skip = run("upgrade", "-y", "--istio-version", "1.31")
+    assert skip.code == 1 and "one minor version at a time" in skip.err
+    up = run("upgrade", "-y", "--istio-version", "1.30.3")
+    assert up.code == 0, up.err
+    image = deployment(kube)["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image.endswith(":1.30.3-distroless")
+    mesh = kube.get_object("configmaps", "istio", "istio-system")["data"]["mesh"]
+    assert "mesh1" in mesh  # the meshID given at install time was kept
+
+
+def test_canary_revision_tag_move_and_uninstall(cluster):
+    kube, run, plain = cluster
+    assert run("install", "-y").code == 0
+    canary = run("install", "-y", "--revision", "canary")
+    assert canary.code == 0, canary.err
+    assert deployment(kube, "istiod-canary") is not None
+    listed = json.loads(plain("tag", "list", "-o", "json").out)
+    assert [(t["tag"], t["revision"]) for t in listed] == [("default", "default")]
+    refused = plain("tag", "set", "default", "--revision", "canary", "-y")
+    assert refused.code == 1 and "--overwrite" in refused.err
+    moved = plain("tag", "set", "default", "--revision", "canary", "--overwrite", "-y")
+    assert moved.code == 0, moved.err
+    listed = json.loads(plain("tag", "list", "-o", "json").out)
+    assert [(t["tag"], t["revision"]) for t in listed] == [("default", "canary")]
+    gone = plain("uninstall", "--revision", "default", "-y")
+    assert gone.code == 0, gone.err
+    assert deployment(kube) is None and deployment(kube, "istiod-canary") is not None
+    assert kube.get_object("daemonsets.apps", "ztunnel", "istio-system") is not None  # canary still needs it
+
+
+def test_uninstall_purge_after_install_leaves_only_the_namespace(cluster):
+    kube, run, plain = cluster
+    assert run("install", "-y").code == 0
+    result = plain("uninstall", "--purge", "-y")
+    assert result.code == 0, result.err
+    assert kube.objects("deployments.apps", "istio-system") == []
+    assert kube.objects("daemonsets.apps", "istio-system") == []
+    assert kube.get_object("customresourcedefinitions.apiextensions.k8s.io",
+                           "destinationrules.networking.istio.io") is None
+    assert kube.get_object("namespaces", "istio-system") is not None
+
+
+def test_failed_precheck_stops_before_any_change(cluster):
+    kube, run, _ = cluster
+    kube.version = dict(kube.version, minor="29", gitVersion="v1.29.0")
+    result = run("install", "-y")
+    assert result.code == 1 and "precheck" in result.err
+    assert deployment(kube) is None
