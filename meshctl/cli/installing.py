@@ -34,6 +34,14 @@ class RenderRequest:
     crds: bool = True
 
 
+def render_request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts,
+                   artifact_sha256, *, crds: bool = True) -> RenderRequest:
+    """A RenderRequest from the install flags as typer hands them over (lists may be None)."""
+    return RenderRequest(profile=profile, files=files or [], sets=sets or [], revision=revision,
+                         istio_version=istio_version, hub=hub, tag=tag, artifacts=artifacts,
+                         artifact_sha256=artifact_sha256 or [], components=components or [], crds=crds)
+
+
 def parse_components(names: list[str]) -> set[str] | None:
     if not names:
         return None
@@ -99,6 +107,24 @@ def confirm(question: str, yes: bool) -> None:
         raise MeshctlError("cancelled; nothing was changed", hint="run again and answer y, or pass -y")
 
 
+def delete_after_confirming(writer, resources, *, question: str, yes: bool, dry_run: bool,
+                            before_asking: str = "") -> bool:
+    """List what will be deleted on stdout, ask (unless -y or --dry-run), delete; True when deleted."""
+    from meshctl.install.installer import Ref
+    from meshctl.render.console import print_err, print_out
+
+    for res in resources:
+        print_out(f"{'would delete' if dry_run else 'delete'} {Ref.of_resource(res)}")
+    if before_asking:
+        print_err(before_asking)
+    if dry_run:
+        return False
+    confirm(question, yes)
+    for res in resources:
+        writer.delete(res.kind, res.name, res.namespace if res.kind.namespaced else None)
+    return True
+
+
 def default_tag_needed(state, namespace: str, revision: str) -> bool:
     """istioctl's rule: the default tag is (re)made for the default revision, or when no tag exists yet."""
     from meshctl.install.operations import revision_tags
@@ -122,7 +148,7 @@ def apply_install(state, writer, components, spec, *, timeout: float, yes: bool,
                   show_diff: bool, scope: list[str], verb: str = "Install") -> None:
     """Plan, show, confirm, apply with progress, prune, summarise."""
     from meshctl.install.installer import Component, Installer, make_plan
-    from meshctl.install.operations import install_id
+    from meshctl.install.installer import install_id
     from meshctl.install.render import DEPENDENCIES
     from meshctl.render.console import print_err
     from meshctl.render.install import InstallProgress, colour_diff, render_plan, render_summary

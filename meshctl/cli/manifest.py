@@ -15,15 +15,6 @@ app = opt.command_app(help="Render the control-plane manifest, or compare it wit
 NoCrds = Annotated[bool, typer.Option("--no-crds", help="leave Istio's CRDs out (no base chart archive needed).")]
 
 
-def _request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts, artifact_sha256,
-             no_crds):
-    from meshctl.cli.installing import RenderRequest
-
-    return RenderRequest(profile=profile, files=files or [], sets=sets or [], revision=revision,
-                         istio_version=istio_version, hub=hub, tag=tag, artifacts=artifacts,
-                         artifact_sha256=artifact_sha256 or [], components=components or [], crds=not no_crds)
-
-
 @app.command("generate")
 def generate(
     profile: io.Profile = "ambient",
@@ -45,12 +36,12 @@ def generate(
     the default revision, as install would create them on a cluster without a default tag.
     """
     from meshctl.cli.common import emit
-    from meshctl.cli.installing import render_components, resolve_spec
+    from meshctl.cli.installing import render_components, render_request, resolve_spec
     from meshctl.install.render import manifest_order
     from meshctl.kube.yamlio import dump
 
-    req = _request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts,
-                   artifact_sha256, no_crds)
+    req = render_request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts,
+                         artifact_sha256, crds=not no_crds)
     spec = resolve_spec(req)
     rendered = render_components(spec, req, default_tag=not spec.revision)
     objects = manifest_order([o for c in rendered for o in c.objects])
@@ -82,6 +73,7 @@ def diff(
     applying would change, including what the install would delete. With two files it compares them.
     """
     from meshctl.cli.common import emit
+    from meshctl.cli.installing import render_request
     from meshctl.errors import UsageError
     from meshctl.render.install import colour_diff
 
@@ -95,8 +87,8 @@ def diff(
         old, new = (load_files([path], recursive=False) for path in files_to_compare)
         text = diff_objects(*([r.raw for kind in s.kinds() for r in s.list(kind)] for s in (old, new)))
     else:
-        text = _diff_live(_request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts,
-                                   artifact_sha256, False), context, kubeconfig)
+        text = _diff_live(render_request(profile, files, sets, revision, istio_version, hub, tag, components,
+                                         artifacts, artifact_sha256), context, kubeconfig)
     emit(colour_diff(text))
     raise typer.Exit(1 if text else 0)
 
@@ -104,7 +96,7 @@ def diff(
 def _diff_live(req, context, kubeconfig) -> str:
     from meshctl.cli.installing import default_tag_needed, live_target, prune_scope, render_components, resolve_spec
     from meshctl.install.installer import Component, make_plan
-    from meshctl.install.operations import install_id
+    from meshctl.install.installer import install_id
 
     state, writer = live_target(context, kubeconfig)
     spec = resolve_spec(req)

@@ -105,11 +105,10 @@ def remove(
     kubeconfig: opt.Kubeconfig = None,
 ) -> None:
     """Remove a revision tag (its webhooks and Service); refuses while namespaces use it unless --force."""
-    from meshctl.cli.installing import confirm, live_target
+    from meshctl.cli.installing import delete_after_confirming, live_target
     from meshctl.errors import MeshctlError
     from meshctl.install import operations as ops
-    from meshctl.install.installer import Ref
-    from meshctl.render.console import print_err, print_out
+    from meshctl.render.console import print_err
 
     state, writer = live_target(context, kubeconfig)
     current = next((t for t in ops.revision_tags(state) if t.name == tag), None)
@@ -120,11 +119,5 @@ def remove(
     if current and current.namespaces and not force:
         raise MeshctlError(f"namespaces {', '.join(current.namespaces)} use tag {tag}",
                            hint="relabel them (istio.io/rev) first, or pass --force")
-    for res in objects:
-        print_out(f"{'would delete' if dry_run else 'delete'} {Ref.of_resource(res)}")
-    if dry_run:
-        return
-    confirm(f"Remove tag {tag}?", yes)
-    for res in objects:
-        writer.delete(res.kind, res.name, res.namespace if res.kind.namespaced else None)
-    print_err(f"✔ tag {tag} removed")
+    if delete_after_confirming(writer, objects, question=f"Remove tag {tag}?", yes=yes, dry_run=dry_run):
+        print_err(f"✔ tag {tag} removed")

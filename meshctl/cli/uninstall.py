@@ -34,11 +34,10 @@ def uninstall(
     While ambient namespaces, waypoints or revision tags still rely on the control plane, it refuses
     and lists them (pods would lose their networking), unless --force.
     """
-    from meshctl.cli.installing import confirm, live_target
+    from meshctl.cli.installing import delete_after_confirming, live_target
     from meshctl.errors import MeshctlError, UsageError
-    from meshctl.install.installer import Ref
     from meshctl.install import operations as ops
-    from meshctl.render.console import print_err, print_out
+    from meshctl.render.console import print_err
 
     if (revision is None) == (not purge):
         raise UsageError("say what to remove: --revision REV, or --purge for everything",
@@ -70,13 +69,8 @@ def uninstall(
             hint="unenroll them first (meshctl namespace unenroll NS --delete-waypoint; meshctl tag set/remove), "
                  "or pass --force if their pods may lose networking",
         )
-    for res in doomed:
-        print_out(f"{'would delete' if dry_run else 'delete'} {Ref.of_resource(res)}")
-    if others and rev is not None:
-        print_err(f"keeping Base, istio-cni and ztunnel: revision(s) {', '.join(others)} still use them")
-    if dry_run:
-        return
-    confirm(f"Delete {len(doomed)} objects from context {state.info.context}?", yes)
-    for res in doomed:
-        writer.delete(res.kind, res.name, res.namespace if res.kind.namespaced else None)
-    print_err(f"✔ Removed {len(doomed)} objects.")
+    keeping = (f"keeping Base, istio-cni and ztunnel: revision(s) {', '.join(others)} still use them"
+               if others and rev is not None else "")
+    if delete_after_confirming(writer, doomed, question=f"Delete {len(doomed)} objects from context "
+                               f"{state.info.context}?", yes=yes, dry_run=dry_run, before_asking=keeping):
+        print_err(f"✔ Removed {len(doomed)} objects.")

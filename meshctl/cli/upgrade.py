@@ -45,10 +45,9 @@ def upgrade(
     and uninstall the old revision.
     """
     from meshctl.cli.common import parse_timeout
-    from meshctl.cli.installing import RenderRequest, run_install
+    from meshctl.cli.installing import render_request, run_install
 
-    req = RenderRequest(profile=profile, files=files or [], sets=sets or [], revision=revision,
-                        istio_version=istio_version, hub=hub, tag=tag, artifacts=artifacts,
-                        artifact_sha256=artifact_sha256 or [], components=components or [])
+    req = render_request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts,
+                         artifact_sha256)
     run_install(req, context=context, kubeconfig=kubeconfig, timeout=parse_timeout(readiness_timeout),
                 yes=yes, dry_run=dry_run, force=force, show_diff=True, skip_precheck=True, upgrade=True)

@@ -136,6 +136,11 @@ class Summary:
     pruned: list[Ref] = field(default_factory=list)
 
 
+def install_id(namespace: str, revision: str) -> str:
+    """The label value naming one install: ``<istio namespace>.<revision or default>``."""
+    return f"{namespace}.{revision or L.DEFAULT_REVISION}"
+
+
 def owner_selector(install_id: str) -> str:
     """The label selector of every object one install owns."""
     return f"{L.MANAGED_BY}={L.MANAGED_BY_MESHCTL},{L.INSTALL_ID}={install_id}"

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 from meshctl.errors import NotCapturedError
-from meshctl.install.installer import OWNED_KINDS, Ref, owner_selector
+from meshctl.install.installer import OWNED_KINDS, Ref, install_id, owner_selector
 from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
@@ -17,11 +17,6 @@ from meshctl.mesh.waypoints import is_waypoint
 SHARED_COMPONENTS = ("Base", "Cni", "Ztunnel")  # one per cluster, whatever the revision
 TAG_WEBHOOK_PREFIX = "istio-revision-tag-"
 FIELD_MANAGER = "meshctl"
-
-
-def install_id(namespace: str, revision: str) -> str:
-    """The label value naming one install: ``<istio namespace>.<revision or default>``."""
-    return f"{namespace}.{revision or L.DEFAULT_REVISION}"
 
 
 def revision_name(revision: str) -> str:

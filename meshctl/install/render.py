@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 from meshctl.errors import InputError, MeshctlError, UsageError
+from meshctl.install.installer import install_id
 from meshctl.install.schema import read_resource
 from meshctl.install.values import BASE, CNI, INGRESS, PILOT, ZTUNNEL, InstallSpec, merge
 from meshctl.mesh import labels as L
@@ -168,7 +169,7 @@ def owner_labels(spec: InstallSpec, component: str, revision: str | None = None)
         L.INSTALL_COMPONENT: component,
         L.REV: rev or L.DEFAULT_REVISION,
         L.INSTALL_VERSION: spec.tag,
-        L.INSTALL_ID: f"{spec.namespace}.{rev or L.DEFAULT_REVISION}",
+        L.INSTALL_ID: install_id(spec.namespace, rev),
     }
 
 

@@ -262,7 +262,8 @@ DOCS: dict[str, str] = {
                                               "ISTIO_META_CLUSTER_ID; Kubernetes when empty)",
     "values.global.network": "network of this cluster; also labels the istio namespace topology.istio.io/network",
     "values.global.pilotCertProvider": "who signs istiod's serving certificate: istiod or kubernetes",
-    "values.global.platform": "platform quirks the templates apply (e.g. openshift); empty for Kubernetes",
+    "values.global.platform": "platform the cluster runs on: k3d, k3s, microk8s and minikube set the CNI "
+                              "directories, gke the CNI binary directory; empty for plain Kubernetes",
     "values.global.sds": "secret discovery",
     "values.global.sds.token": "the service account token proxies present to the CA",
     "values.global.sds.token.aud": "audience of that token",

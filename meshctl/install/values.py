@@ -40,6 +40,19 @@ FEATURE_ENV = {
 BASE, PILOT, CNI, ZTUNNEL, INGRESS = "Base", "Pilot", "Cni", "Ztunnel", "IngressGateways"
 COMPONENT_KEYS = {"base": BASE, "pilot": PILOT, "cni": CNI, "ztunnel": ZTUNNEL}
 
+# Istio's platform profiles (manifests/helm-profiles/platform-*.yaml): where the node keeps CNI files.
+# Applied for values.global.platform unless the user set the directory.
+PLATFORM_CNI = {
+    "k3d": {"cniConfDir": "/var/lib/rancher/k3s/agent/etc/cni/net.d", "cniBinDir": "/bin"},
+    "k3s": {"cniConfDir": "/var/lib/rancher/k3s/agent/etc/cni/net.d",
+            "cniBinDir": "/var/lib/rancher/k3s/data/current/bin/"},
+    "microk8s": {"cniConfDir": "/var/snap/microk8s/current/args/cni-network",
+                 "cniBinDir": "/var/snap/microk8s/current/opt/cni/bin"},
+    "minikube": {"cniNetnsDir": "/var/run/docker/netns"},
+    "gke": {"cniBinDir": "/home/kubernetes/bin"},
+}
+UNSUPPORTED_PLATFORMS = ("openshift",)
+
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 RELEASE = re.compile(r"^\d+\.\d+\.\d+$")
@@ -360,68 +373,21 @@ def resolve(
     ``files``: paths, or already-read trees. ``overrides``: the flags ``revision``, ``istio_version``,
     ``hub`` and ``tag``.
     """
-    from meshctl.install import versions
-
     overrides = dict(overrides or {})
-    user_layers: list[dict] = []  # in precedence order
-    chosen: str | None = None  # profile named by a layer, later layers win
-
-    profile_file_tree: dict | None = None
-    if profile is not None and profile not in (*S.BUILTIN_PROFILES, BASE_PROFILE):
-        if not _looks_like_file(profile):
-            raise UsageError(f"unknown profile {profile!r}", hint=_profile_hint())
-        name, data = read_values_file(profile)
-        profile_file_tree = _checked(data, name, usage=False)
-        chosen_by_file = profile_file_tree.pop("profile", BASE_PROFILE)
-        profile = _profile_value(chosen_by_file, name, usage=False)
-        user_layers.append(profile_file_tree)
-
-    stored: dict = {}
-    if base:
-        stored = _checked_leniently(dict(base), STORED)
-        stored_profile = stored.pop("profile", None)
-        if profile is None and stored_profile in (*S.BUILTIN_PROFILES, BASE_PROFILE):
-            profile = stored_profile
-        user_layers.append(stored)
-
-    for item in files:
-        if isinstance(item, Mapping):
-            name, data = "values", unwrap_istio_operator(dict(item), "values")
-        else:
-            name, data = read_values_file(item)
-        tree = _checked(data, name, usage=False)
-        if "profile" in tree:
-            chosen = _profile_value(tree.pop("profile"), name, usage=False)
-        user_layers.append(tree)
-
+    layers, profile_name = _user_layers(profile, files, base)
     parsed_sets = [parse_set(text) for text in sets]
     for sv in parsed_sets:
         if sv.path == ("profile",):
-            chosen = _profile_value(sv.raw, f"--set {sv.text}", usage=True)
+            profile_name = _profile_value(sv.raw, f"--set {sv.text}", usage=True)
 
-    profile_name = chosen or profile or DEFAULT_PROFILE
     tree = builtin_profile(profile_name)
     user: dict = {}
-    for layer in user_layers:
+    for layer in layers:
         tree = merge(tree, layer)
         user = merge(user, layer)
-
     for sv in parsed_sets:
-        if sv.path == ("profile",):
-            continue
-        where = f"--set {sv.text}"
-        value = _set_value_for(sv)
-        _check_set_path(sv, where)
-        apply_set(tree, sv.path, value, where)
-        # Record the set in the user's tree; a path through a list records the whole list, so the
-        # index means the same when the stored values are read again.
-        list_at = next((i for i, part in enumerate(sv.path) if isinstance(part, int)), None)
-        if list_at is None:
-            apply_set(user, sv.path, value, where)
-        else:
-            apply_set(user, sv.path[:list_at], copy.deepcopy(_get(tree, sv.path[:list_at])), where)
-        tree = _checked(tree, where, usage=True)
-
+        if sv.path != ("profile",):
+            tree = _apply_set_value(tree, user, sv)
     for key in ("revision", "hub", "tag"):
         if overrides.get(key) is not None:
             tree[key] = user[key] = str(overrides[key])
@@ -430,28 +396,79 @@ def resolve(
         if "revision" in (user.get("values") or {}):
             user["values"]["revision"] = tree["revision"]
     tree["profile"] = user["profile"] = profile_name
-    tree = _checked(tree, "the merged values", usage=True)
+    return _finish(_checked(tree, "the merged values", usage=True), user, overrides.get("istio_version"))
+
+
+def _user_layers(profile: str | None, files: Iterable[str | Path | Mapping[str, Any]],
+                 base: Mapping[str, Any] | None) -> tuple[list[dict], str]:
+    """The validated user trees in precedence order (profile file, stored values, -f files) and the
+    profile to start from: a file's ``profile:`` beats the argument, which beats the stored one."""
+    layers: list[dict] = []
+    chosen: str | None = None
+    if profile is not None and profile not in (*S.BUILTIN_PROFILES, BASE_PROFILE):
+        if not _looks_like_file(profile):
+            raise UsageError(f"unknown profile {profile!r}", hint=_profile_hint())
+        name, data = read_values_file(profile)
+        tree = _checked(data, name, usage=False)
+        profile = _profile_value(tree.pop("profile", BASE_PROFILE), name, usage=False)
+        layers.append(tree)
+    if base:
+        stored = _checked_leniently(dict(base), STORED)
+        stored_profile = stored.pop("profile", None)
+        if profile is None and stored_profile in (*S.BUILTIN_PROFILES, BASE_PROFILE):
+            profile = stored_profile
+        layers.append(stored)
+    for item in files:
+        if isinstance(item, Mapping):
+            name, data = "values", unwrap_istio_operator(dict(item), "values")
+        else:
+            name, data = read_values_file(item)
+        tree = _checked(data, name, usage=False)
+        if "profile" in tree:
+            chosen = _profile_value(tree.pop("profile"), name, usage=False)
+        layers.append(tree)
+    return layers, chosen or profile or DEFAULT_PROFILE
+
+
+def _apply_set_value(tree: dict, user: dict, sv: SetValue) -> dict:
+    """One --set on the merged tree (list indexes address the merged lists) and on the user's tree."""
+    where = f"--set {sv.text}"
+    value = _set_value_for(sv)
+    _check_set_path(sv, where)
+    apply_set(tree, sv.path, value, where)
+    # A path through a list records the whole list, so the index means the same when the stored
+    # values are read again.
+    list_at = next((i for i, part in enumerate(sv.path) if isinstance(part, int)), None)
+    if list_at is None:
+        apply_set(user, sv.path, value, where)
+    else:
+        apply_set(user, sv.path[:list_at], copy.deepcopy(_get(tree, sv.path[:list_at])), where)
+    return _checked(tree, where, usage=True)
+
+
+def _finish(tree: dict, user: dict, istio_version_flag: Any) -> InstallSpec:
+    """Fill in what the values leave open (revision, namespace, version, hub, tag) and the switches."""
+    from meshctl.install import versions
 
     revision = _revision(tree)
     namespace = _namespace(tree, user)
-    istio_version = _istio_version(overrides.get("istio_version"), tree, versions)
+    istio_version = _istio_version(istio_version_flag, tree, versions)
     hub = tree.get("hub") or tree["values"]["global"].get("hub") or versions.default_hub(istio_version)
     tag = tree.get("tag") or tree["values"]["global"].get("tag") or istio_version
-
     tree["revision"] = tree["values"]["revision"] = revision
     tree["namespace"] = tree["values"]["global"]["istioNamespace"] = namespace
     tree["hub"] = tree["values"]["global"]["hub"] = hub
     tree["tag"] = tree["values"]["global"]["tag"] = tag
     _apply_features(tree, user)
+    _apply_platform(tree, user)
     network = tree["values"]["global"].get("network") or ""
     if not LABEL_VALUE.match(network) or len(network) > 63:
         raise UsageError(f"values.global.network {network!r} cannot be a label value",
                          hint="use letters, digits, '-', '_' and '.', at most 63 characters")
-
     components = {name for key, name in COMPONENT_KEYS.items() if tree["components"][key].get("enabled")}
     if enabled_gateways(tree):
         components.add(INGRESS)
-    return InstallSpec(profile_name, revision, istio_version, hub, tag, namespace, frozenset(components),
+    return InstallSpec(tree["profile"], revision, istio_version, hub, tag, namespace, frozenset(components),
                        tree, user)
 
 
@@ -529,3 +546,14 @@ def env_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _apply_platform(tree: dict, user: dict) -> None:
+    platform = tree["values"]["global"].get("platform") or ""
+    if platform in UNSUPPORTED_PLATFORMS:
+        raise UsageError(f"values.global.platform {platform} is not supported by meshctl",
+                         hint="OpenShift needs security context constraints meshctl does not render; use istioctl")
+    user_cni = (user.get("values") or {}).get("cni") or {}
+    for key, value in PLATFORM_CNI.get(platform, {}).items():
+        if key not in user_cni:
+            tree["values"]["cni"][key] = value

@@ -752,3 +752,15 @@ def test_component_objects_apply_in_a_safe_order():
     assert kinds[0] == "ServiceAccount"
     assert kinds.index("Deployment") < kinds.index("MutatingWebhookConfiguration")
     assert kinds[-2:] == ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]
+
+
+def test_config_validation_off_renders_no_validating_webhooks():
+    comps = do_render(sets=["values.global.configValidation=false"])
+    kinds = {o["kind"] for c in comps for o in c.objects}
+    assert "ValidatingWebhookConfiguration" not in kinds
+    assert "MutatingWebhookConfiguration" in kinds
+
+
+def test_crds_must_be_crds():
+    with pytest.raises(InputError, match="ConfigMap is not a CustomResourceDefinition"):
+        do_render(crds=[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}])

@@ -335,6 +335,19 @@ def test_a_file_that_is_not_a_map_or_not_there(tmp_path):
         resolve(files=[write(tmp_path, "broken.yaml", "values: [\n")], overrides={})
 
 
+def test_platform_sets_cni_directories_unless_the_user_did():
+    cni = resolve(sets=["values.global.platform=k3s"], overrides={}).chart["cni"]
+    assert cni["cniConfDir"] == "/var/lib/rancher/k3s/agent/etc/cni/net.d"
+    assert cni["cniBinDir"] == "/var/lib/rancher/k3s/data/current/bin/"
+    cni = resolve(sets=["values.global.platform=k3d", "values.cni.cniBinDir=/opt/bin"], overrides={}).chart["cni"]
+    assert cni["cniBinDir"] == "/opt/bin" and cni["cniConfDir"] == "/var/lib/rancher/k3s/agent/etc/cni/net.d"
+    assert resolve(sets=["values.global.platform=minikube"], overrides={}).chart["cni"]["cniNetnsDir"] == \
+        "/var/run/docker/netns"
+    assert resolve(overrides={}).chart["cni"]["cniBinDir"] == ""
+    with pytest.raises(UsageError, match="openshift is not supported"):
+        resolve(sets=["values.global.platform=openshift"], overrides={})
+
+
 def test_an_invalid_network_label_value_is_refused():
     with pytest.raises(UsageError, match="cannot be a label value"):
         resolve(sets=["values.global.network=net one"], overrides={})
