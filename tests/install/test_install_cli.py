@@ -173,3 +173,33 @@ def test_failed_precheck_stops_before_any_change(cluster):
     result = run("install", "-y")
     assert result.code == 1 and "precheck" in result.err
     assert deployment(kube) is None
+
+
+@pytest.mark.parametrize("fault", [{"status": 500}, {"drop": True}, {"status": 429}])
+def test_transient_faults_mid_apply_are_retried(cluster, fault):
+    kube, run, _ = cluster
+    kube.faults.add(**fault, times=1, method="PATCH", path="/apis/apps/v1/namespaces/istio-system/deployments/istiod")
+    result = run("install", "-y")
+    assert result.code == 0, result.err
+    assert len(kube.faults) == 0  # the fault was met, and the apply sent again
+    assert deployment(kube)["status"]["readyReplicas"] == 1
+
+
+def test_a_persistent_server_error_stops_with_a_clear_message_and_a_rerun_completes(cluster):
+    kube, run, _ = cluster
+    kube.faults.add(503, times=None, method="PATCH", path="/apis/apps/v1/namespaces/istio-system/daemonsets/ztunnel")
+    failed = run("install", "-y")
+    assert failed.code == 69 and "ztunnel" in failed.err and "Traceback" not in failed.err
+    kube.faults.clear()
+    again = run("install", "-y")
+    assert again.code == 0, again.err
+    assert kube.get_object("daemonsets.apps", "ztunnel", "istio-system") is not None
+
+
+def test_readiness_timeout_exits_1_naming_what_is_not_ready(cluster):
+    kube, run, _ = cluster
+    kube.controllers.discard("deployments")
+    result = run("install", "-y", "--readiness-timeout", "1s")
+    assert result.code == 1
+    assert "Pilot not ready after 1s: Deployment istio-system/istiod" in result.err
+    assert "no pods yet" in result.err  # the explanation, shown above the error
