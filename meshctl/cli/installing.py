@@ -134,7 +134,7 @@ def default_tag_needed(state, namespace: str, revision: str) -> bool:
     return not any(t.name == "default" for t in revision_tags(state))
 
 
-def prune_scope(components, req: RenderRequest) -> list[str]:
+def prune_scope(req: RenderRequest) -> list[str]:
     """Components whose dropped objects are deleted: every component of the install (so a profile that
     drops istio-cni removes it), or only those named with --components. Tags are managed by `tag`."""
     from meshctl.install.render import COMPONENTS, NAMESPACE, REVISION_TAG
@@ -144,18 +144,25 @@ def prune_scope(components, req: RenderRequest) -> list[str]:
     return sorted(names - {NAMESPACE, REVISION_TAG})
 
 
-def apply_install(state, writer, components, spec, *, timeout: float, yes: bool, dry_run: bool, force: bool,
-                  show_diff: bool, scope: list[str], verb: str = "Install") -> None:
+def plan_install(state, writer, components, spec, req: RenderRequest, *, with_diff: bool):
+    """The components worth applying (empty ones dropped) and what applying them would do."""
+    from meshctl.install.installer import install_id, make_plan
+
+    comps = [c for c in components if c.objects]
+    plan = make_plan(state, writer, comps, install_id(spec.namespace, spec.revision),
+                     prune_components=prune_scope(req), with_diff=with_diff)
+    return comps, plan
+
+
+def apply_install(state, writer, components, spec, req: RenderRequest, *, timeout: float, yes: bool,
+                  dry_run: bool, force: bool, show_diff: bool, verb: str = "Install") -> None:
     """Plan, show, confirm, apply with progress, prune, summarise."""
-    from meshctl.install.installer import Component, Installer, make_plan
-    from meshctl.install.installer import install_id
+    from meshctl.install.installer import Installer
     from meshctl.install.render import DEPENDENCIES
     from meshctl.render.console import print_err
     from meshctl.render.install import InstallProgress, colour_diff, render_plan, render_summary
 
-    comps = [Component(c.name, tuple(c.objects)) for c in components if c.objects]
-    ident = install_id(spec.namespace, spec.revision)
-    plan = make_plan(state, writer, comps, ident, prune_components=scope, with_diff=show_diff or dry_run)
+    comps, plan = plan_install(state, writer, components, spec, req, with_diff=show_diff or dry_run)
     text = render_plan(plan, diffs=show_diff or dry_run)
     if dry_run:
         sys.stdout.write(colour_diff(text))
@@ -204,9 +211,8 @@ def run_install(req: RenderRequest, *, context, kubeconfig, timeout: float, yes:
               f"into context {state.info.context}")
     if upgrade and stored is None:
         warn("no values stored by an earlier meshctl install were found; using the given values only")
-    apply_install(state, writer, components, spec, timeout=timeout, yes=yes, dry_run=dry_run, force=force,
-                  show_diff=show_diff or upgrade, scope=prune_scope(components, req),
-                  verb="Upgrade" if upgrade else "Install")
+    apply_install(state, writer, components, spec, req, timeout=timeout, yes=yes, dry_run=dry_run, force=force,
+                  show_diff=show_diff or upgrade, verb="Upgrade" if upgrade else "Install")
 
 
 def check_upgrade(state, spec, *, force: bool) -> None:

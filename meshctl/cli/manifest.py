@@ -94,15 +94,10 @@ def diff(
 
 
 def _diff_live(req, context, kubeconfig) -> str:
-    from meshctl.cli.installing import default_tag_needed, live_target, prune_scope, render_components, resolve_spec
-    from meshctl.install.installer import Component, make_plan
-    from meshctl.install.installer import install_id
+    from meshctl.cli.installing import default_tag_needed, live_target, plan_install, render_components, resolve_spec
 
     state, writer = live_target(context, kubeconfig)
     spec = resolve_spec(req)
     rendered = render_components(spec, req, default_tag=default_tag_needed(state, spec.namespace, spec.revision))
-    comps = [Component(c.name, tuple(c.objects)) for c in rendered]
-    plan = make_plan(state, writer, comps, install_id(spec.namespace, spec.revision),
-                     prune_components=prune_scope(rendered, req),
-                     with_diff=True)
+    _, plan = plan_install(state, writer, rendered, spec, req, with_diff=True)
     return "".join(change.diff for change in plan.changes)

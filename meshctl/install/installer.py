@@ -12,10 +12,12 @@ import difflib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from meshctl.errors import MeshctlError, NotCapturedError
 from meshctl.kube import kinds as K
+from meshctl.kube.apply import FIELD_MANAGER
 from meshctl.kube.kinds import REGISTRY, Kind
 from meshctl.kube.state import Resource
 from meshctl.kube.yamlio import dump
@@ -100,8 +102,12 @@ class Plan:
     def changes_anything(self) -> bool:
         return any(c.action != UNCHANGED for c in self.changes)
 
+    @cached_property
+    def _actions(self) -> dict[Ref, str]:
+        return {c.ref: c.action for c in self.changes if c.action != PRUNE}
+
     def action_for(self, ref: Ref) -> str | None:
-        return next((c.action for c in self.changes if c.ref == ref), None)
+        return self._actions.get(ref)
 
 
 class Progress(Protocol):
@@ -162,7 +168,7 @@ def foreign_owner(live: Mapping[str, Any]) -> str | None:
         return managed_by
     if labels.get(L.OPERATOR_MANAGED):
         return "istioctl (operator.istio.io/managed)"
-    managers = sorted({m.get("manager", "") for m in meta.get("managedFields") or []} - {"meshctl", ""})
+    managers = sorted({m.get("manager", "") for m in meta.get("managedFields") or []} - {FIELD_MANAGER, ""})
     return ", ".join(managers) or "another tool"
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from meshctl.errors import NotCapturedError
-from meshctl.install.installer import OWNED_KINDS, Ref, install_id, owner_selector
+from meshctl.install.installer import OWNED_KINDS, install_id, owner_selector
+from meshctl.kube.apply import FIELD_MANAGER
 from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
@@ -16,7 +16,6 @@ from meshctl.mesh.waypoints import is_waypoint
 
 SHARED_COMPONENTS = ("Base", "Cni", "Ztunnel")  # one per cluster, whatever the revision
 TAG_WEBHOOK_PREFIX = "istio-revision-tag-"
-FIELD_MANAGER = "meshctl"
 
 
 def revision_name(revision: str) -> str:
@@ -178,13 +177,7 @@ def created_by_meshctl(res: Resource) -> bool:
 
 def meshctl_gateways(state: ClusterState) -> list[Resource]:
     """Waypoints and east-west gateways meshctl applied (purge removes them)."""
-    try:
-        gateways = list_if_served(state, K.GATEWAY) or []
-    except NotCapturedError:
-        return []
+    gateways = list_if_served(state, K.GATEWAY) or []
     classes = (L.CLASS_WAYPOINT, L.CLASS_EAST_WEST)
     return [g for g in gateways if g.spec.get("gatewayClassName") in classes and created_by_meshctl(g)]
 
-
-def refs(resources: list[Resource]) -> list[Ref]:
-    return [Ref.of_resource(r) for r in resources]

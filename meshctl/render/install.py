@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from meshctl.install.installer import CREATE, PRUNE, UNCHANGED, UPDATE, Change, Plan, Summary
+from meshctl.install.installer import CREATE, PRUNE, UNCHANGED, UPDATE, Plan, Summary
 from meshctl.render.console import color_enabled, is_tty, print_err
 
 VERBS = {CREATE: "create", UPDATE: "change", UNCHANGED: "unchanged", PRUNE: "delete"}
@@ -143,6 +143,3 @@ class InstallProgress:
                           Text(detail, overflow="ellipsis", no_wrap=True))
         return table
 
-
-def render_changes(changes: Sequence[Change]) -> str:
-    return "".join(f"{MARKS[c.action]} {VERBS[c.action]} {c.ref}\n" for c in changes)
