@@ -170,3 +170,9 @@ def test_fast_path_agrees_on_generated_plain_yaml(docs):
     fast = fast_documents(text)
     if fast is not None:
         assert [(d, line) for d, line in fast if d is not None] == expected
+
+
+@pytest.mark.parametrize("text", ["a: 0_10\n", "a: 0o10\n", "- 0_7\n", "a: [0_1]\n", "_: _010\n", "a: 1_000 # n\n", "_: _0b0\n", "a: 0x_1f\n"])
+def test_leading_zero_numbers_with_underscores_or_o_take_the_slow_path(text):
+    # YAML 1.1 (Kubernetes) reads 0_10 as octal 8 and 0o10 as a string; a YAML 1.2 parser disagrees on both
+    assert fast_documents(text) is None

@@ -19,6 +19,9 @@ ReadinessTimeout = Annotated[str, typer.Option(
     "--readiness-timeout", metavar="DURATION", help="how long each component may take to become ready.")]
 SkipPrecheck = Annotated[bool, typer.Option("--skip-precheck", help="do not run the prechecks first.")]
 Diff = Annotated[bool, typer.Option("--diff", help="show each changed object's diff in the plan.")]
+GatewayApi = Annotated[bool, typer.Option(
+    "--gateway-api", help="also install the Gateway API CRDs (the standard bundle this Istio version pins) "
+    "unless that release or a newer one is there; waypoints and ingress Gateways need them.")]
 
 
 @app.command("install")
@@ -39,6 +42,7 @@ def install(
     diff: Diff = False,
     readiness_timeout: ReadinessTimeout = "300s",
     skip_precheck: SkipPrecheck = False,
+    gateway_api: GatewayApi = False,
     context: opt.Context = None,
     kubeconfig: opt.Kubeconfig = None,
 ) -> None:
@@ -55,4 +59,5 @@ def install(
     req = render_request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts,
                          artifact_sha256)
     run_install(req, context=context, kubeconfig=kubeconfig, timeout=parse_timeout(readiness_timeout),
-                yes=yes, dry_run=dry_run, force=force, show_diff=diff, skip_precheck=skip_precheck)
+                yes=yes, dry_run=dry_run, force=force, show_diff=diff, skip_precheck=skip_precheck,
+                gateway_api=gateway_api)

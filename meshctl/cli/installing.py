@@ -155,8 +155,8 @@ def plan_install(state, writer, components, spec, req: RenderRequest, *, with_di
 
 
 def apply_install(state, writer, components, spec, req: RenderRequest, *, timeout: float, yes: bool,
-                  dry_run: bool, force: bool, show_diff: bool, verb: str = "Install") -> None:
-    """Plan, show, confirm, apply with progress, prune, summarise."""
+                  dry_run: bool, force: bool, show_diff: bool, verb: str = "Install") -> bool:
+    """Plan, show, confirm, apply with progress, prune, summarise; True when something changed."""
     from meshctl.install.installer import Installer
     from meshctl.install.render import DEPENDENCIES
     from meshctl.render.console import print_err
@@ -167,7 +167,7 @@ def apply_install(state, writer, components, spec, req: RenderRequest, *, timeou
     if dry_run:
         sys.stdout.write(colour_diff(text))
         print_err("dry run: nothing was changed")
-        return
+        return plan.changes_anything
     sys.stderr.write(colour_diff(text, sys.stderr))
     if plan.conflicts and not force:
         first = plan.conflicts[0]
@@ -186,16 +186,25 @@ def apply_install(state, writer, components, spec, req: RenderRequest, *, timeou
             for line in getattr(err, "details", ()):
                 progress.note(line)
             raise
-    sys.stderr.write(render_summary(plan, summary))
+    sys.stderr.write(render_summary(plan, summary, done="Upgraded" if verb == "Upgrade" else "Installed"))
+    return plan.changes_anything
 
 
 def run_install(req: RenderRequest, *, context, kubeconfig, timeout: float, yes: bool, dry_run: bool,
-                force: bool, show_diff: bool, skip_precheck: bool, upgrade: bool = False) -> None:
+                force: bool, show_diff: bool, skip_precheck: bool, upgrade: bool = False,
+                gateway_api: bool = False) -> None:
     """``install`` and ``upgrade``: the same path; upgrade adds its checks before applying."""
+    state, writer = live_target(context, kubeconfig)
+    install_into(state, writer, req, timeout=timeout, yes=yes, dry_run=dry_run, force=force,
+                 show_diff=show_diff, skip_precheck=skip_precheck, upgrade=upgrade, gateway_api=gateway_api)
+
+
+def install_into(state, writer, req: RenderRequest, *, timeout: float, yes: bool, dry_run: bool, force: bool,
+                 show_diff: bool, skip_precheck: bool, upgrade: bool = False, gateway_api: bool = False) -> bool:
+    """Install or upgrade one revision in an open cluster; True when something changed."""
     from meshctl.install import operations as ops
     from meshctl.render.console import print_err, warn
 
-    state, writer = live_target(context, kubeconfig)
     spec = resolve_spec(req)
     stored = None
     if upgrade:  # keep what the user chose at install time; this run's flags go on top
@@ -206,13 +215,151 @@ def run_install(req: RenderRequest, *, context, kubeconfig, timeout: float, yes:
     elif not skip_precheck:
         run_prechecks(state, spec, force=force)
     components = render_components(spec, req, default_tag=default_tag_needed(state, spec.namespace, spec.revision))
+    changed = False
+    if gateway_api:
+        changed = install_gateway_api(state, writer, spec.istio_version, artifacts=req.artifacts,
+                                      artifact_sha256=req.artifact_sha256, dry_run=dry_run, yes=yes)
     print_err(f"{'Upgrading' if upgrade else 'Installing'} Istio {spec.istio_version} "
               f"(profile {spec.profile}, revision {ops.revision_name(spec.revision)}) "
               f"into context {state.info.context}")
     if upgrade and stored is None:
         warn("no values stored by an earlier meshctl install were found; using the given values only")
-    apply_install(state, writer, components, spec, req, timeout=timeout, yes=yes, dry_run=dry_run, force=force,
-                  show_diff=show_diff or upgrade, verb="Upgrade" if upgrade else "Install")
+    return apply_install(state, writer, components, spec, req, timeout=timeout, yes=yes, dry_run=dry_run,
+                         force=force, show_diff=show_diff or upgrade,
+                         verb="Upgrade" if upgrade else "Install") or changed
+
+
+# -- features and CRD bundles other commands turn on ------------------------------------------------------
+
+ALREADY, CHANGED, MANUAL = "already", "changed", "manual"
+
+
+def enable_feature(state, writer, feature: str, *, artifacts: str | None, artifact_sha256: list[str], yes: bool,
+                   dry_run: bool, timeout: float, extra_sets: tuple[str, ...] = (),
+                   namespace: str = "istio-system") -> str:
+    """Turn an install feature (``features.<feature>``, e.g. multiNetwork) on for every control-plane
+    revision in ``namespace``: an in-place upgrade of meshctl-managed revisions at their installed
+    version (their stored values kept, ``extra_sets`` on top); for a control plane meshctl did not
+    install, print the exact change to make and change nothing.
+
+    Returns ALREADY (nothing to do), CHANGED (or would change, with dry_run) or MANUAL."""
+    from meshctl.install import operations as ops
+    from meshctl.install.values import FEATURE_ENV
+    from meshctl.mesh.controlplane import istiod_env_by_revision
+    from meshctl.render.console import print_err
+
+    env_name = FEATURE_ENV[feature]
+    installed = ops.installed_revisions(state, namespace)
+    if not installed:
+        raise MeshctlError(
+            f"no istiod found in {namespace} (context {state.info.context}); there is no control plane to change",
+            hint=f"install one with the feature on: meshctl install --set features.{feature}=true")
+    env = istiod_env_by_revision(state, namespace)
+    result = ALREADY
+    for revision, current in sorted(installed.items()):
+        is_on = env.get(revision, {}).get(env_name, "").lower() == "true"
+        if is_on and not extra_sets:
+            print_err(f"✔ {env_name} is already on for istiod revision {revision} (context {state.info.context})")
+            continue
+        if not current.managed:
+            print_err(manual_feature_change(feature, env_name, revision, namespace, extra_sets))
+            result = MANUAL
+            continue
+        if not current.version:
+            raise MeshctlError(f"cannot tell which Istio version istiod revision {revision} runs (its image has "
+                               "no version tag)", hint=f"run: meshctl upgrade --revision {revision} "
+                               f"--istio-version VERSION --set features.{feature}=true")
+        req = RenderRequest(profile=None, sets=[f"features.{feature}=true", *extra_sets],
+                            revision="" if revision == "default" else revision, istio_version=current.version,
+                            artifacts=artifacts, artifact_sha256=list(artifact_sha256))
+        changed = install_into(state, writer, req, timeout=timeout, yes=yes, dry_run=dry_run, force=False,
+                               show_diff=True, skip_precheck=True, upgrade=True)
+        if changed and result != MANUAL:
+            result = CHANGED
+    return result
+
+
+def manual_feature_change(feature: str, env_name: str, revision: str, namespace: str,
+                          extra_sets: tuple[str, ...]) -> str:
+    """The exact change for a control plane meshctl did not install (istioctl or Helm did)."""
+    rev_flag = "" if revision == "default" else f" --revision {revision}"
+    deployment = "istiod" if revision == "default" else f"istiod-{revision}"
+    sets = "".join(f" --set {s}" for s in extra_sets)
+    return (f"! istiod revision {revision} in {namespace} was not installed by meshctl, so meshctl leaves it "
+            f"alone. Turn {env_name} on where it was installed:\n"
+            f"    istioctl install{rev_flag} --set values.pilot.env.{env_name}=true{sets}   "
+            "(with the options you installed it with)\n"
+            f"  or with Helm: helm upgrade istiod istio/istiod -n {namespace} --reuse-values "
+            f"--set env.{env_name}=true\n"
+            f"  or for a quick test (undone by the next install): kubectl -n {namespace} set env "
+            f"deployment/{deployment} {env_name}=true")
+
+
+def install_gateway_api(state, writer, istio_version: str, *, artifacts: str | None, artifact_sha256: list[str],
+                        dry_run: bool, yes: bool) -> bool:
+    """Apply the Gateway API standard bundle that goes with this Istio version, unless the cluster already
+    has that release or a newer one (or the experimental channel, which the standard bundle must not
+    overwrite); True when something changed."""
+    from meshctl.install import versions
+    from meshctl.kube import kinds as K
+    from meshctl.mesh.health import GATEWAY_API_REQUIRED, bundle_summary, find_gateway_api_crds, parse_version
+    from meshctl.render.console import print_err, warn
+
+    wanted = versions.gateway_api_version(istio_version)
+    crds = find_gateway_api_crds(state) if state.serves(K.CRD) else []
+    present = [parse_version(c.bundle_version) for c in crds if c.bundle_version]
+    complete = set(GATEWAY_API_REQUIRED) <= {c.name for c in crds}
+    if any(c.channel == "experimental" for c in crds):
+        warn(f"the Gateway API experimental channel is installed ({bundle_summary(crds)}); meshctl does not "
+             "replace it with the standard bundle")
+        return False
+    if complete and present and min(present) >= parse_version(wanted):
+        print_err(f"✔ Gateway API {bundle_summary(crds)} is installed (Istio {istio_version} needs {wanted} or newer)")
+        return False
+    objects = open_artifacts(artifacts, artifact_sha256).gateway_api_crds(wanted)
+    return apply_bundle(state, writer, objects, what=f"Gateway API {wanted} (standard channel)",
+                        dry_run=dry_run, yes=yes) > 0
+
+
+def apply_bundle(state, writer, objects: list[dict], *, what: str, dry_run: bool, yes: bool,
+                 timeout: float = 120.0) -> int:
+    """Server-side apply a release bundle (CRDs first, each waited on until Established, then the rest);
+    prints each object's action; returns how many objects were (or, with dry_run, would be) changed."""
+    from meshctl.install.installer import Ref, comparable, readiness
+    from meshctl.kube import kinds as K
+    from meshctl.render.console import print_err, print_out
+
+    crds = [o for o in objects if o.get("kind") == "CustomResourceDefinition"]
+    ordered = crds + [o for o in objects if o.get("kind") != "CustomResourceDefinition"]
+    actions = []
+    for obj in ordered:
+        kind = state.resolve_kind(obj["apiVersion"], obj["kind"])
+        meta = obj.get("metadata") or {}
+        live = state.get(kind, meta["name"], meta.get("namespace") if kind.namespaced else None) \
+            if state.serves(kind) else None
+        if live is None:
+            action = "create"
+        else:
+            after = writer.apply(obj, dry_run=True)
+            action = "unchanged" if comparable(after) == comparable(live.raw) else "change"
+        actions.append((obj, action))
+    changed = [(o, a) for o, a in actions if a != "unchanged"]
+    show = print_out if dry_run else print_err
+    for obj, action in actions:
+        show(f"{'would ' + action if dry_run and action != 'unchanged' else action} {Ref.of(obj)}")
+    if dry_run or not changed:
+        if not changed:
+            print_err(f"✔ {what}: {len(actions)} objects unchanged in context {state.info.context}")
+        return len(changed)
+    confirm(f"Apply {what} to context {state.info.context}?", yes)
+    for obj, _ in changed:
+        writer.apply(obj)
+    state.rediscover()  # the new CRDs' kinds become servable
+    for obj in crds:
+        writer.wait(K.CRD, obj["metadata"]["name"], None, lambda res: readiness(res.raw if res else None),
+                    timeout=timeout)
+    print_err(f"✔ {what}: {len(changed)} of {len(actions)} objects applied in context {state.info.context}")
+    return len(changed)
 
 
 def check_upgrade(state, spec, *, force: bool) -> None:

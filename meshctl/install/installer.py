@@ -182,7 +182,9 @@ def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     else:
         meta.pop("annotations", None)
     out["metadata"] = meta
-    return out
+    # the same key order on both sides, or a diff shows apiVersion and kind moving about
+    head = {k: out.pop(k) for k in ("apiVersion", "kind", "metadata") if k in out}
+    return {**head, **out}
 
 
 def unified_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, label: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from meshctl.errors import InputError, MeshctlError, UsageError
 from meshctl.install import schema as S
+from meshctl.mesh import labels as L
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,9 @@ DEFAULT_GATEWAY_NAMESPACE = "istio-ingress"
 
 # Feature switch -> istiod environment variable it turns on.
 FEATURE_ENV = {
-    "multiNetwork": "AMBIENT_ENABLE_MULTI_NETWORK",
-    "inferenceExtension": "ENABLE_GATEWAY_API_INFERENCE_EXTENSION",
-    "agentgateway": "PILOT_ENABLE_AGENTGATEWAY",
+    "multiNetwork": L.MULTI_NETWORK_ENV,
+    "inferenceExtension": L.INFERENCE_ENV,
+    "agentgateway": L.AGENTGATEWAY_ENV,
 }
 
 # Component names as render.py and the installer use them.

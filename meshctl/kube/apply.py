@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from meshctl.errors import ClusterUnavailableError, MeshctlError, NotCapturedError
-from meshctl.kube.kinds import REGISTRY, Kind
+from meshctl.kube.kinds import Kind
 from meshctl.kube.live import LiveState, resource_path
 from meshctl.kube.state import Resource
 
@@ -50,9 +50,9 @@ class ClusterWriter:
 
     def apply(self, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         """Server-side apply ``obj`` (create or update the fields meshctl manages); returns the result."""
-        kind = REGISTRY.for_object(obj["apiVersion"], obj["kind"])
+        kind = self.state.resolve_kind(obj["apiVersion"], obj["kind"])
         meta = obj.get("metadata") or {}
-        path = self._location(kind, meta["name"], meta.get("namespace"))
+        path = self._location(kind, meta["name"], meta.get("namespace") if kind.namespaced else None)
         query: list[tuple[str, Any]] = [("fieldManager", FIELD_MANAGER), ("force", "true")]
         if dry_run:
             query.append(("dryRun", "All"))
@@ -70,17 +70,42 @@ class ClusterWriter:
                       *, dry_run: bool = False) -> None:
         """Drop labels whoever set them (a merge patch setting each key to null)."""
         keys = list(keys)
-        if not keys:
-            return
+        if keys:
+            self.merge_patch(kind, name, namespace, {"metadata": {"labels": {k: None for k in keys}}}, dry_run=dry_run)
+
+    def merge_patch(self, kind: Kind, name: str, namespace: str | None, patch: dict[str, Any],
+                    *, dry_run: bool = False) -> dict[str, Any]:
+        """A JSON merge patch, for one-off changes meshctl must not own through server-side apply
+        (e.g. the restartedAt stamp of a rollout restart, which a later install would otherwise drop)."""
         path = self._location(kind, name, namespace)
         query = [("dryRun", "All")] if dry_run else []
-        body = {"metadata": {"labels": {k: None for k in keys}}}
-        status, answer = self.conn.request("PATCH", path, query, body=body, content_type=MERGE_PATCH,
+        status, answer = self.conn.request("PATCH", path, query, body=patch, content_type=MERGE_PATCH,
                                            idempotent=True)
         if not 200 <= status < 300:
-            self._fail(status, answer, f"remove labels from {kind.kind} {name}")
+            self._fail(status, answer, f"patch {kind.kind} {_name({'name': name, 'namespace': namespace})}")
         if not dry_run:
             self.state.forget(kind)
+        return answer
+
+    def create(self, obj: dict[str, Any], *, dry_run: bool = False) -> bool:
+        """Create ``obj`` only when it does not exist (never touching an existing one, whoever manages
+        it); False when it already existed. Safe to retry: a repeated create answers AlreadyExists."""
+        kind = self.state.resolve_kind(obj["apiVersion"], obj["kind"])
+        meta = obj.get("metadata") or {}
+        namespace = meta.get("namespace") if kind.namespaced else None
+        path = self._location(kind, "", namespace)  # the collection: POST creates in it
+        query: list[tuple[str, Any]] = [("fieldManager", FIELD_MANAGER)]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        status, answer = self.conn.request("POST", path, query, body=obj, content_type="application/json",
+                                           idempotent=True)
+        if status == 409 and answer.get("reason") == "AlreadyExists":
+            return False
+        if not 200 <= status < 300:
+            self._fail(status, answer, f"create {kind.kind} {_name(meta)}")
+        if not dry_run:
+            self.state.forget(kind)
+        return True
 
     def delete(self, kind: Kind, name: str, namespace: str | None, *, dry_run: bool = False) -> bool:
         """Delete an object; False when it was already gone (deleting twice is fine)."""

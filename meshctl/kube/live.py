@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -67,8 +68,6 @@ class KubeconfigInfo:
 
 def read_kubeconfig(kubeconfig: str | None = None) -> KubeconfigInfo:
     """Contexts of a kubeconfig; bad files become one-line errors that name the file."""
-    from kubernetes.config import ConfigException, list_kube_config_contexts
-
     paths = kubeconfig or default_kubeconfig()
     existing = [p for p in paths.split(os.pathsep) if p and os.path.exists(os.path.expanduser(p))]
     if not existing:
@@ -76,6 +75,16 @@ def read_kubeconfig(kubeconfig: str | None = None) -> KubeconfigInfo:
             f"no kubeconfig found at {paths}",
             hint="pass --kubeconfig, set KUBECONFIG, or read offline with -f FILES or --snapshot DIR",
         )
+    # Read once per process while the files are unchanged: multicluster commands open one connection
+    # per context, and parsing a kubeconfig of N contexts N times grows as N².
+    stats = [os.stat(os.path.expanduser(p)) for p in existing]
+    return _read_kubeconfig(paths, tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in stats))
+
+
+@lru_cache(maxsize=8)
+def _read_kubeconfig(paths: str, stamp: tuple[tuple[int, int, int], ...]) -> KubeconfigInfo:
+    from kubernetes.config import ConfigException, list_kube_config_contexts
+
     try:
         contexts, active = list_kube_config_contexts(config_file=paths)
     except ConfigException as err:
@@ -244,7 +253,7 @@ def _reason(err: BaseException) -> str:
     text = _first_line(reason)
     # urllib3 wraps the socket error in a long repr; keep the part people recognise.
     for marker in ("Connection refused", "timed out", "Name or service not known", "Connection reset",
-                   "Remote end closed connection"):
+                   "Remote end closed connection", "certificate verify failed"):
         if marker in text:
             return marker.lower()
     return text
@@ -289,6 +298,7 @@ class LiveState:
         self._groups: dict[str, list[str]] | None = None  # group -> served versions
         self._resources: dict[tuple[str, str], set[str]] = {}  # (group, version) -> plurals
         self._versions: dict[tuple[str, str], str | None] = {}  # (group, kind) -> version to read
+        self._discovered: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (group, version) -> resources
         self._lists: dict[tuple[str, str, str | None], list[Resource]] = {}
         self._indexes: dict[tuple[str, str, str | None], IndexedObjects] = {}
 
@@ -331,6 +341,28 @@ class LiveState:
             self._versions[key] = chosen
         return self._versions[key]
 
+    def resolve_kind(self, api_version: str, kind: str) -> Kind:
+        """The Kind of an object to write. Kinds meshctl does not know get their plural and scope from
+        discovery, as kubectl does (a guessed plural would be wrong for e.g. ...Policy -> ...policies)."""
+        from meshctl.kube.kinds import REGISTRY
+
+        found = REGISTRY.for_object(api_version, kind)
+        if found.known:
+            return found
+        key = (found.group, found.version)
+        if key not in self._discovered:
+            path = f"/apis/{found.group}/{found.version}" if found.group else f"/api/{found.version}"
+            status, body = self.conn.request("GET", path)
+            if status != 404:
+                self.conn.check(status, body, f"discover {api_version}")
+            self._discovered[key] = [r for r in body.get("resources") or []
+                                     if isinstance(r, dict) and "/" not in str(r.get("name", ""))]
+        for entry in self._discovered[key]:
+            if entry.get("kind") == kind:
+                return Kind(found.group, found.version, kind, str(entry["name"]), bool(entry.get("namespaced")),
+                            (), (found.version,), known=False)
+        return found
+
     def serves(self, kind: Kind) -> bool:
         return self._version_for(kind) is not None
 
@@ -343,12 +375,14 @@ class LiveState:
         self._groups = None
         self._resources.clear()
         self._versions.clear()
+        self._discovered.clear()
 
     def forget(self, kind: Kind) -> None:
         """Drop what was read of a kind (after writing it), so the next read sees the change."""
+        # Safe from several threads writing into one cluster at once: a copy of the keys, and pop.
         for cache in (self._lists, self._indexes):
-            for key in [k for k in cache if k[:2] == (kind.group, kind.kind)]:
-                del cache[key]
+            for key in [k for k in list(cache) if k[:2] == (kind.group, kind.kind)]:
+                cache.pop(key, None)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -450,3 +484,134 @@ def open_live(contexts: list[str] | None, kubeconfig: str | None = None) -> list
     """One LiveState per context (the current context when none is named)."""
     names = list(dict.fromkeys(contexts or [""]))  # repeated contexts are read once
     return [LiveState(ApiConnection(name, kubeconfig)) for name in names]
+
+
+# -- probing another cluster with a kubeconfig's own credentials (remote secrets) ---------------------
+
+PROBE_TIMEOUT = 5.0
+# Only inline values are used. Paths in a remote secret name files on the machine istiod runs on, and
+# a credential plugin would run a program a Secret names on this machine: neither is followed.
+PROBE_CLUSTER_FIELDS = ("server", "certificate-authority-data", "insecure-skip-tls-verify", "tls-server-name")
+PROBE_USER_FIELDS = ("token", "client-certificate-data", "client-key-data")
+SECRET_USER_FIELDS = ("token", "client-key-data", "client-certificate-data", "password")
+
+
+def preload_client() -> None:
+    """Import the client in the calling thread. Threads that open clusters or probe them at once must
+    not be the first to import it: concurrent first imports of its modules can fail halfway."""
+    import importlib
+
+    for module in ("kubernetes.client", "kubernetes.config"):
+        importlib.import_module(module)
+
+
+def select_context(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The (cluster, user) entries of a kubeconfig's current context, or of its only one ({} when absent)."""
+    def named(section: str, name: Any) -> dict[str, Any]:
+        entries = [e for e in config.get(section) or [] if isinstance(e, dict)]
+        chosen = next((e for e in entries if e.get("name") == name), entries[0] if len(entries) == 1 else None)
+        return chosen or {}
+
+    context = named("contexts", config.get("current-context")).get("context") or {}
+    cluster = named("clusters", context.get("cluster")).get("cluster") or {}
+    user = named("users", context.get("user")).get("user") or {}
+    return (cluster if isinstance(cluster, dict) else {}), (user if isinstance(user, dict) else {})
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one call with a kubeconfig's credentials found; it never holds the credentials."""
+
+    attempted: bool  # False: the kubeconfig gave nothing this machine can call with
+    reachable: bool
+    authenticated: bool
+    allowed: bool  # may list pods (what istiod does first with a remote cluster)
+    reason: str  # why not, in a few words ('' when all hold)
+
+    @property
+    def ok(self) -> bool:
+        return self.attempted and self.reachable and self.authenticated and self.allowed
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for value in secrets:
+        if value and len(value) >= 4:
+            text = text.replace(value, "<redacted>")
+    return text
+
+
+def probe_kubeconfig(text: str, timeout: float = PROBE_TIMEOUT) -> Probe:
+    """Ask the API server a kubeconfig names whether its credentials may list pods (one
+    SelfSubjectAccessReview). Never raises; no credential reaches the result."""
+    import yaml
+
+    try:
+        config = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        config = None
+    if not isinstance(config, dict):
+        return Probe(True, False, False, False, "its kubeconfig does not parse")
+    cluster, user = select_context(config)
+    secrets = [str(user.get(k) or "") for k in SECRET_USER_FIELDS]
+    inline_user = {k: user[k] for k in PROBE_USER_FIELDS if user.get(k)}
+    if not cluster.get("server"):
+        return Probe(True, False, False, False, "its kubeconfig names no API server")
+    if not inline_user.get("token") and not inline_user.get("client-key-data"):
+        return Probe(False, False, False, False, "its credentials are files or a plugin on istiod's side, "
+                                                 "which this machine cannot use")
+    sanitized = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "peer",
+        "clusters": [{"name": "peer", "cluster": {k: cluster[k] for k in PROBE_CLUSTER_FIELDS if k in cluster}}],
+        "users": [{"name": "peer", "user": inline_user}],
+        "contexts": [{"name": "peer", "context": {"cluster": "peer", "user": "peer"}}],
+    }
+    try:
+        probe = _probe(sanitized, timeout)
+        return Probe(probe.attempted, probe.reachable, probe.authenticated, probe.allowed,
+                     _scrub(probe.reason, secrets))
+    except Exception as err:  # whatever the loader or client raise, as a short reason without secrets
+        return Probe(True, False, False, False,
+                     _scrub(f"its kubeconfig cannot be used: {_first_line(err)}", secrets))
+
+
+def _probe(config: dict[str, Any], timeout: float) -> Probe:
+    import urllib3
+    from kubernetes.client import ApiClient, Configuration
+    from kubernetes.config import load_kube_config_from_dict
+
+    configuration = Configuration()
+    load_kube_config_from_dict(config, context="peer", client_configuration=configuration, persist_config=False)
+    configuration.retries = False
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+              "spec": {"resourceAttributes": {"verb": "list", "resource": "pods"}}}
+    client = ApiClient(configuration=configuration)
+    try:
+        method, url, headers, body, post = client.param_serialize(
+            "POST", SELF_SUBJECT_ACCESS_REVIEWS, header_params={"Accept": "application/json",
+                                                                "Content-Type": "application/json"},
+            body=review, auth_settings=["BearerToken"])
+        try:
+            resp = client.call_api(method, url, header_params=headers, body=body, post_params=post,
+                                   _request_timeout=(timeout, timeout))
+            status, answer = resp.status, _decode(resp.read() if hasattr(resp, "read") else resp.data)
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            reason = _reason(err)
+            if reason == "certificate verify failed":
+                return Probe(True, False, False, False, "its certificate does not match the CA in the kubeconfig "
+                                                        "(certificate verify failed)")
+            return Probe(True, False, False, False, f"cannot reach it: {reason}")
+    finally:
+        client.close()
+    if status == 401:
+        return Probe(True, True, False, False, "it refused the credentials (401 Unauthorized): "
+                                               "expired or revoked")
+    if status == 403:
+        return Probe(True, True, True, False, f"the credentials may not ask what they may do (403: "
+                                              f"{answer.get('message') or 'Forbidden'})")
+    if not 200 <= status < 300:
+        message = answer.get("message")
+        return Probe(True, True, False, False, f"it answered HTTP {status}" + (f": {message}" if message else ""))
+    if (answer.get("status") or {}).get("allowed") is not True:
+        why = (answer.get("status") or {}).get("reason")
+        return Probe(True, True, True, False, "the credentials may not list pods" + (f" ({why})" if why else ""))
+    return Probe(True, True, True, True, "")

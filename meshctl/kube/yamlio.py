@@ -259,6 +259,10 @@ _BOOL_WORDS = frozenset("y Y n N yes Yes YES no No NO on On ON off Off OFF".spli
 # Leading-zero integers parse as decimal in YAML 1.2 but octal in Kubernetes; they can only be seen
 # in the text. These are the places a plain number can start.
 _LEADING_ZERO_PREFIXES = (": 0", ":0", "- 0", "[0", ", 0", ",0", ": +0", ": -0", "- +0", "- -0")
+# A plain scalar that looks like a number and has an underscore (1_000, _010, 0b1_0, 0x_1f): YAML 1.1 reads
+# underscores in numbers its own way.
+_UNDERSCORE_NUMBER = re.compile(
+    r"(?<![^\s\[{,:])[-+]?(?=[0-9a-fA-FxXoObB_.:+-]*_)[_0-9][0-9a-fA-FxXoObB_.:+-]*(?=$|[\s\]},#])", re.MULTILINE)
 _TAG = re.compile(r"(?:^|[ \t\[{,])![!<\w]", re.MULTILINE)
 _LIST_KIND = re.compile(r"^kind:[ \t]*['\"]?\w*List['\"]?[ \t]*$", re.MULTILINE)
 _MAX_REPLAYED = MAX_EXPANDED_NODES
@@ -270,11 +274,14 @@ def _text_is_portable(text: str) -> bool:
         return False
     if "!" in text and _TAG.search(text):
         return False
+    if "_" in text and _UNDERSCORE_NUMBER.search(text):
+        return False
     for prefix in _LEADING_ZERO_PREFIXES:
         at = text.find(prefix)
         while at != -1:
             after = at + len(prefix)
-            if after < len(text) and text[after].isdigit():
+            # 010 (YAML 1.1 octal) and 0o10 (YAML 1.2 octal) read differently
+            if after < len(text) and (text[after].isdigit() or text[after] == "o"):
                 return False
             at = text.find(prefix, after)
     return True

@@ -108,6 +108,18 @@ def resolve_cluster_name(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE
     return None
 
 
+def istiod_env_by_revision(state: ClusterState, namespace: str) -> dict[str, dict[str, str]]:
+    """Each istiod revision's literal environment (valueFrom entries left out)."""
+    found: dict[str, dict[str, str]] = {}
+    for d in state.list(K.DEPLOYMENT, namespace, labels={"app": L.ISTIOD_APP}):
+        revision = _revision(d)
+        env = found.setdefault(revision, {})
+        for c in d.spec.get("template", {}).get("spec", {}).get("containers") or []:
+            env.update({str(e.get("name")): str(e.get("value")) for e in c.get("env") or []
+                        if isinstance(e, dict) and "value" in e})
+    return found
+
+
 @dataclass(frozen=True)
 class ClusterVersions:
     """A cluster's Kubernetes version and the control-plane components running in it."""

@@ -60,12 +60,12 @@ def colour_diff(text: str, stream: Any = None) -> str:
     return "".join(out)
 
 
-def render_summary(plan: Plan, summary: Summary) -> str:
+def render_summary(plan: Plan, summary: Summary, done: str = "Installed") -> str:
     applied = {a: sum(1 for c in summary.applied if c.action == a) for a in (CREATE, UPDATE)}
     parts = [f"{applied[CREATE]} created", f"{applied[UPDATE]} changed",
              f"{plan.count(UNCHANGED)} unchanged", f"{len(summary.pruned)} deleted"]
     ready = ", ".join(f"{name} {secs:g}s" for name, secs in summary.ready_after.items() if name != "Namespace")
-    text = f"✔ Installed: {', '.join(parts)}."
+    text = f"✔ {done}: {', '.join(parts)}."
     if ready:
         text += f"\n  ready: {ready}"
     return text + "\n"

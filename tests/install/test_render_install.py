@@ -79,3 +79,30 @@ def test_summary():
     text = render_summary(PLAN, summary)
     assert text.splitlines() == ["✔ Installed: 1 created, 0 changed, 1 unchanged, 1 deleted.",
                                  "  ready: Base 1.5s, Pilot 12s"]
+
+
+def test_live_progress_on_a_terminal_draws_a_table_and_ends_with_every_state(monkeypatch):
+    """On a TTY the progress is one redrawn table (rich Live), not a line per change; notes go above it."""
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    with InstallProgress(["Namespace", "Base", "Pilot"], live=True) as progress:
+        progress.component("Base", "ready")
+        progress.component("Pilot", "waiting", "Deployment istio-system/istiod: 0/1 pods ready")
+        progress.note("istiod-abc: ImagePullBackOff")
+        progress.component("Pilot", "failed", "timed out")
+    text = screen.getvalue()
+    assert "\x1b[" in text  # drawn with terminal control sequences
+    assert "istiod-abc: ImagePullBackOff" in text
+    final = text.rsplit("istiod-abc: ImagePullBackOff", 1)[1]  # the table as last redrawn
+    assert "✔" in final and "Base" in final and "✘" in final and "timed out" in final
+    assert "Namespace" not in text  # the namespace step is not a component worth a row
+    assert "Pilot: failed" not in text  # no plain lines on a terminal
