@@ -58,6 +58,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "precheck": ("meshctl.cli.precheck",
                  "Check that a cluster is ready for an ambient install and give a hint for every problem found."),
     "check": ("meshctl.cli.check", "Check an installed ambient mesh and give a hint for every problem found."),
+    "ca": ("meshctl.cli.ca", "Create, install and inspect the certificate authorities that give clusters a shared root of trust."),
+    "multicluster": ("meshctl.cli.multicluster",
+                     "Link clusters into one ambient mesh across networks, and check or show the links."),
+    "inference": ("meshctl.cli.inference",
+                  "Serve AI inference traffic: enable the Gateway API Inference Extension, show pools, scaffold them."),
     "completion": ("meshctl.cli.completion", "Print a shell completion script."),
 }
 

@@ -280,6 +280,29 @@ def _cert_signer(provider: str) -> str | None:
     return None
 
 
+# What remote clusters' istiod may read in this cluster (ClusterRole istio-reader-clusterrole[-rev]-<ns>),
+# the same rules for the install's reader role and the one `multicluster link` creates when it is missing.
+READER_RULES: tuple[dict[str, Any], ...] = (
+    {"apiGroups": ["config.istio.io", "security.istio.io", "networking.istio.io", "authentication.istio.io",
+                   "rbac.istio.io", "telemetry.istio.io", "extensions.istio.io"],
+     "resources": ["*"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["endpoints", "pods", "services", "nodes", "replicationcontrollers",
+                                      "namespaces", "secrets", "configmaps"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["networking.istio.io"], "resources": ["workloadentries"], "verbs": ["get", "watch", "list"]},
+    {"apiGroups": ["networking.x-k8s.io", "gateway.networking.k8s.io"], "resources": ["gateways"],
+     "verbs": ["get", "watch", "list"]},
+    {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
+     "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["multicluster.x-k8s.io"], "resources": ["serviceexports"],
+     "verbs": ["get", "list", "watch", "create", "delete"]},
+    {"apiGroups": ["multicluster.x-k8s.io"], "resources": ["serviceimports"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+    {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]},
+)
+
+
 def _context(spec: InstallSpec, *, never_match: bool) -> dict[str, Any]:
     v = spec.chart
     g, p, c, z = v["global"], v["pilot"], v["cni"], v["ztunnel"]
@@ -292,6 +315,7 @@ def _context(spec: InstallSpec, *, never_match: bool) -> dict[str, Any]:
         "v": v, "g": g, "p": p, "c": c, "z": z,
         "chart": chart,
         "never_match": never_match,
+        "reader_rules": READER_RULES,
         "cluster_id": g["multiCluster"]["clusterName"] or L.DEFAULT_CLUSTER_ID,
         "images": {"pilot": _image(p, g, "pilot"), "cni": _image(c, g, "install-cni"),
                    "ztunnel": _image(z, g, "ztunnel")},

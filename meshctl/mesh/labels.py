@@ -22,6 +22,24 @@ NETWORK = "topology.istio.io/network"
 GLOBAL_SERVICE = "istio.io/global"
 MULTICLUSTER_SECRET = "istio/multiCluster"
 CLUSTER_ANNOTATION = "networking.istio.io/cluster"
+REMOTE_SECRET_PREFIX = "istio-remote-secret-"  # + the peer cluster's name, in istio-system
+READER_SERVICE_ACCOUNT = "istio-reader-service-account"  # what remote secrets authenticate as
+MULTI_NETWORK_ENV = "AMBIENT_ENABLE_MULTI_NETWORK"  # istiod env: east-west class and cross-network routing
+INFERENCE_ENV = "ENABLE_GATEWAY_API_INFERENCE_EXTENSION"  # istiod env: InferencePool backends
+AGENTGATEWAY_ENV = "PILOT_ENABLE_AGENTGATEWAY"  # istiod env: the istio-agentgateway class
+EAST_WEST_GATEWAY = "istio-eastwestgateway"  # the east-west Gateway's conventional name (istio-system)
+CACERTS_SECRET = "cacerts"  # plugged-in CA (keys below), read by istiod at start
+SELF_SIGNED_CA_SECRET = "istio-ca-secret"  # istiod's own self-signed CA when there is no cacerts
+ROOT_CERT_CONFIGMAP = "istio-ca-root-cert"  # the root istiod distributes to every namespace (key root-cert.pem)
+CA_CERT_KEY, CA_KEY_KEY, CERT_CHAIN_KEY, ROOT_CERT_KEY = "ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"
+TLS_CERT_KEY, TLS_CA_KEY = "tls.crt", "ca.crt"  # the kubernetes.io/tls layout istiod also accepts
+READER_TOKEN_SECRET = "istio-reader-service-account-istio-remote-secret-token"  # the reader's long-lived token
+READER_CLUSTER_ROLE_PREFIX = "istio-reader-clusterrole-"  # + the istio namespace (ClusterRole and its Binding)
+SA_TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"  # Kubernetes fills data.token of such a Secret
+SA_NAME_ANNOTATION = "kubernetes.io/service-account.name"  # ... for the ServiceAccount named here
+# What `meshctl multicluster link` created (so `unlink` removes exactly that, never what an install made)
+LINK_CREATED_BY = "multicluster.meshctl.dev/created-by"
+LINK_CREATED_BY_LINK = "link"
 
 # Analysis
 ANALYZE_SUPPRESS = "galley.istio.io/analyze-suppress"
@@ -31,7 +49,18 @@ CLASS_ISTIO = "istio"
 CLASS_WAYPOINT = "istio-waypoint"
 CLASS_EAST_WEST = "istio-east-west"
 CLASS_REMOTE = "istio-remote"
-CLASS_AGENTGATEWAY = "istio-agentgateway"
+CLASS_AGENTGATEWAY = "istio-agentgateway"  # only while istiod runs with AGENTGATEWAY_ENV=true
+CLASS_AGENTGATEWAY_WAYPOINT = "istio-agentgateway-waypoint"  # Istio 1.31+, same switch
+# agentgateway's own controller (outside Istio) registers this one
+CLASS_AGENTGATEWAY_STANDALONE = "agentgateway"
+# The controllers (GatewayClass spec.controllerName) behind istiod's classes; a class of another name
+# on one of them is served the same way.
+CONTROLLER_ISTIO = "istio.io/gateway-controller"
+CONTROLLER_WAYPOINT = "istio.io/mesh-controller"
+CONTROLLER_EAST_WEST = "istio.io/eastwest-controller"
+CONTROLLER_REMOTE = "istio.io/unmanaged-gateway"
+CONTROLLER_AGENTGATEWAY = "istio.io/agentgateway-controller"
+CONTROLLER_AGENTGATEWAY_WAYPOINT = "istio.io/agentgateway-waypoint-controller"
 
 # Control-plane workloads
 ISTIO_NAMESPACE = "istio-system"
@@ -45,6 +74,7 @@ DEFAULT_CLUSTER_ID = "Kubernetes"  # what istiod calls a cluster that was given 
 GATEWAY_NAME = "gateway.networking.k8s.io/gateway-name"  # on the Deployment/Service istiod makes per Gateway
 SIDECAR_STATUS = "sidecar.istio.io/status"  # set on pods that got an injected sidecar
 POD_TEMPLATE_HASH = "pod-template-hash"  # names a Deployment's ReplicaSet and labels its pods
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # pod-template annotation; changing it rolls the pods
 
 # Install ownership: every object `meshctl install` owns carries these (prune and uninstall select on
 # MANAGED_BY + INSTALL_ID, never on a version label, so objects of every meshctl version are found).

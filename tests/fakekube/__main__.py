@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
                              "plain http, so only the Python client works then (by default only a wrong token "
                              "is refused)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (a non-loopback one lets linked clusters' checks pass)")
     args = parser.parse_args(argv)
 
     try:
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
 
     kubes = [FakeKube(f"cluster{i + 1}", controllers=not args.no_controllers, token=secrets.token_hex(16),
-                      anonymous=not args.require_token, verbose=args.verbose) for i in range(count)]
+                      anonymous=not args.require_token, verbose=args.verbose, host=args.host) for i in range(count)]
     try:
         for kube, cluster_dir in zip(kubes, cluster_dirs):
             report = seed_from_snapshot(kube, cluster_dir)

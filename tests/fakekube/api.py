@@ -28,6 +28,8 @@ from .patching import PatchError, json_patch, merge_patch, strategic_merge_patch
 from .selectors import object_filter
 from .store import ADDED, MODIFIED, DELETED, Event, Store, TooOld, Watcher
 
+SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
+
 NAMESPACES = ("", "namespaces")
 CRDS = (CRD_GROUP, "customresourcedefinitions")
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -649,22 +651,31 @@ class ApiServer:
             review["status"] = self._token_review(spec.get("token") or "")
         return Response(201, review)
 
-    def _token_review(self, token: str) -> dict[str, Any]:
-        if not token:
-            return {"authenticated": False, "error": "token is empty"}
-        for secret in self.store.list(("", "secrets")):
-            data = secret.get("data") or {}
+    def service_account_secret(self, token: str) -> dict[str, Any] | None:
+        """The ``kubernetes.io/service-account-token`` Secret holding ``token``, or None (deleting the
+        Secret revokes the token, as on a real server)."""
+        for secret in self.store.list(("", "secrets")) if token else []:
+            if secret.get("type") != SERVICE_ACCOUNT_TOKEN:
+                continue
             try:
-                known = base64.b64decode(data.get("token") or "").decode()
+                known = base64.b64decode((secret.get("data") or {}).get("token") or "").decode()
             except (binascii.Error, UnicodeDecodeError):
                 continue
             if known and known == token:
-                sm = secret["metadata"]
-                sa = (sm.get("annotations") or {}).get("kubernetes.io/service-account.name", "")
-                return {"authenticated": True, "user": {
-                    "username": f"system:serviceaccount:{sm.get('namespace', '')}:{sa}",
-                    "groups": ["system:serviceaccounts", f"system:serviceaccounts:{sm.get('namespace', '')}",
-                               "system:authenticated"]}}
+                return secret
+        return None
+
+    def _token_review(self, token: str) -> dict[str, Any]:
+        if not token:
+            return {"authenticated": False, "error": "token is empty"}
+        secret = self.service_account_secret(token)
+        if secret is not None:
+            sm = secret["metadata"]
+            sa = (sm.get("annotations") or {}).get("kubernetes.io/service-account.name", "")
+            return {"authenticated": True, "user": {
+                "username": f"system:serviceaccount:{sm.get('namespace', '')}:{sa}",
+                "groups": ["system:serviceaccounts", f"system:serviceaccounts:{sm.get('namespace', '')}",
+                           "system:authenticated"]}}
         if self.access.token is None or token == self.access.token:
             return {"authenticated": True, "user": {"username": Access.USER,
                                                     "groups": ["system:masters", "system:authenticated"]}}

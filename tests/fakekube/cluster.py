@@ -53,6 +53,7 @@ class FakeKube:
         self._controllers = ctl.Controllers(self._store, enabled)
         self._api = ApiServer(self._registry, self._store, self._access, self._controllers,
                               version=lambda: self.version, address=lambda: "%s:%d" % self._frontend.address)
+        self._access.service_account_token = lambda token: self._api.service_account_secret(token) is not None
         self._frontend = Frontend(self._api, self._access, self.faults, host=host, port=port, verbose=verbose,
                                   name=name)
         self._running = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 
 @dataclass
@@ -108,6 +108,9 @@ class Access:
         # kubectl never sends a bearer token over plain http (kubernetes/kubectl#744), so the
         # standalone server needs this for kubectl to work at all.
         self.anonymous = anonymous
+        # Besides the server's own token: is this one a service account's? (FakeKube wires it to the
+        # token Secrets it stores, so deleting such a Secret revokes the token.)
+        self.service_account_token: Callable[[str], bool] = lambda token: False
         self._lock = threading.Lock()
         self._denials: list[Denial] = []
 
@@ -116,7 +119,10 @@ class Access:
             return True
         if authorization is None:
             return self.anonymous
-        return authorization == f"Bearer {self.token}"
+        if authorization == f"Bearer {self.token}":
+            return True
+        scheme, _, token = authorization.partition(" ")
+        return scheme == "Bearer" and bool(token) and self.service_account_token(token)
 
     def deny(self, verb: str | Iterable[str] | None = None, resource: str | None = None,
              namespace: str | None = None, *, group: str | None = None, name: str | None = None) -> Denial:
