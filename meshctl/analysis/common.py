@@ -13,10 +13,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meshctl.analysis.framework import Context, fqdn, selector_matches
+from meshctl.analysis.framework import Context, selector_matches
 from meshctl.kube import kinds as K
 from meshctl.kube.state import Resource
 from meshctl.mesh import labels as L
+from meshctl.mesh.hosts import fqdn
 
 EXPORT_ALL = "*"
 EXPORT_LOCAL = "."

@@ -20,8 +20,8 @@ from meshctl.kube import kinds as K
 from meshctl.kube.kinds import Kind
 from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
+from meshctl.mesh.hosts import DEFAULT_DOMAIN
 
-DEFAULT_DOMAIN = "cluster.local"
 
 
 class Analyzer:
@@ -67,16 +67,6 @@ def all_analyzers() -> list[type[Analyzer]]:
 
     importlib.import_module("meshctl.analysis.analyzers")  # importing registers every analyzer
     return sorted(ANALYZERS, key=lambda a: a.name)
-
-
-def fqdn(host: str, namespace: str, domain: str = DEFAULT_DOMAIN) -> str:
-    """Istio's reading of a short host: a name without dots is a Service in ``namespace``
-    (``reviews`` -> ``reviews.bookinfo.svc.cluster.local``); anything with a dot, and a wildcard
-    (``*``, ``*.example.com``), is taken as written. The test is that of Istio's analyzers
-    (``util.ConvertHostToFQDN``): a leading ``*``, or a dot."""
-    if host.startswith("*") or "." in host:
-        return host
-    return f"{host}.{namespace}.svc.{domain}"
 
 
 def selector_matches(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:

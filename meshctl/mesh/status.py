@@ -10,22 +10,29 @@ from typing import Any
 from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
-from meshctl.mesh.controlplane import ISTIOD, ComponentInfo, find_control_plane
+from meshctl.mesh.controlplane import ISTIOD, ComponentInfo, find_control_plane, istiod_env_by_revision
 from meshctl.mesh.enrollment import AMBIENT, CONFLICT, NamespaceInfo, describe_namespaces
+from meshctl.mesh.gateways import WAYPOINT, class_controllers, env_true, gateway_data_plane, serving_revision
 from meshctl.mesh.waypoints import PROGRAMMED, conditions
-
-GATEWAY_ROLES = {L.CLASS_WAYPOINT: "waypoint", L.CLASS_EAST_WEST: "east-west", L.CLASS_ISTIO: "ingress",
-                 L.CLASS_AGENTGATEWAY: "agentgateway"}
 
 
 @dataclass(frozen=True)
 class GatewayState:
     namespace: str
     name: str
-    role: str  # waypoint, east-west, ingress, agentgateway
+    role: str  # waypoint, east-west, ingress, remote, gateway (another controller's)
+    gateway_class: str
+    data_plane: str  # what serves it: "Envoy (ingress)", "agentgateway", a controller's name... (mesh.gateways)
+    revision: str  # the istiod revision that deploys and programs it; "" when istiod does not
     programmed: str  # True, False, Unknown
     reason: str
     addresses: tuple[str, ...]
+    needs_agentgateway: bool = False  # istiod serves it only while it runs with PILOT_ENABLE_AGENTGATEWAY=true
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["needs_agentgateway"]  # how problems are found, not what users read
+        return data
 
 
 @dataclass(frozen=True)
@@ -52,21 +59,26 @@ class ClusterStatus:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["namespaces"] = [n.to_dict() for n in self.namespaces]
+        data["gateways"] = [g.to_dict() for g in self.gateways]
         data["revision_tags"] = [{"tag": t, "revision": r} for t, r in self.revision_tags]
         return data
 
 
-def find_gateways(state: ClusterState) -> list[GatewayState]:
+def find_gateways(state: ClusterState, tags: dict[str, str] | None = None) -> list[GatewayState]:
+    """Every Gateway (by namespace and name, whatever the source's order), with the data plane its class
+    names; ``tags`` (tag -> revision) resolve the istiod revision of the Gateways istiod serves."""
+    gateways = sorted(list_if_served(state, K.GATEWAY) or [], key=lambda g: (g.namespace, g.name))
+    controllers = class_controllers(state) if gateways else {}
     found = []
-    for gw in list_if_served(state, K.GATEWAY) or []:
-        role = GATEWAY_ROLES.get(gw.spec.get("gatewayClassName", ""))
-        if role is None:
-            continue
+    for gw in gateways:
+        plane = gateway_data_plane(gw, controllers)
         # the same reading as `waypoint list`: a condition written for an older spec counts as Unknown
         programmed, reason = next(((c.status, c.reason) for c in conditions(gw) if c.type == PROGRAMMED),
                                   ("Unknown", ""))
         addresses = tuple(str(a.get("value")) for a in gw.status.get("addresses") or [] if isinstance(a, dict))
-        found.append(GatewayState(gw.namespace, gw.name, role, programmed, reason, addresses))
+        found.append(GatewayState(gw.namespace, gw.name, plane.role, str(gw.spec.get("gatewayClassName") or ""),
+                                  plane.label, serving_revision(gw, tags or {}) if plane.istio else "",
+                                  programmed, reason, addresses, plane.needs_agentgateway_switch))
     return found
 
 
@@ -90,7 +102,12 @@ def is_linux(node: Resource) -> bool:
 
 
 def pod_ready(pod: Resource) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod.status.get("conditions") or [])
+    """The pod's Ready condition is True (malformed status, as hand-written files may hold, is not ready)."""
+    status = pod.status if isinstance(pod.status, dict) else {}
+    conditions = status.get("conditions")
+    if not isinstance(conditions, list):
+        return False
+    return any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def node_coverage(state: ClusterState, namespace: str, pod_label: tuple[str, str],
@@ -111,6 +128,25 @@ def node_coverage(state: ClusterState, namespace: str, pod_label: tuple[str, str
 def ztunnel_coverage(state: ClusterState, namespace: str) -> tuple[int | None, int | None, list[str]]:
     """(Linux nodes, nodes with a ready ztunnel, names of nodes without one)."""
     return node_coverage(state, namespace, L.ZTUNNEL_APP_LABEL)
+
+
+def agentgateway_problems(gateways: list[GatewayState], istiod_env: dict[str, dict[str, str]]) -> list[Problem]:
+    """One problem per istiod revision that runs without PILOT_ENABLE_AGENTGATEWAY=true while Gateways it
+    would serve need agentgateway (nothing deploys or programs them). A revision not running is left to
+    the other problems."""
+    waiting: dict[str, list[str]] = {}
+    for g in gateways:
+        env = istiod_env.get(g.revision)
+        if g.needs_agentgateway and env is not None and not env_true(env, L.AGENTGATEWAY_ENV):
+            waiting.setdefault(g.revision, []).append(f"{g.namespace}/{g.name}")
+    problems = []
+    for revision, names in sorted(waiting.items()):
+        shown = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+        which = "" if revision == L.DEFAULT_REVISION else f" --revision {revision}"
+        problems.append(Problem("error", f"istiod {revision} runs without {L.AGENTGATEWAY_ENV}=true, so nothing "
+                                         f"serves {len(names)} agentgateway Gateway(s): {shown}",
+                                f"turn agentgateway on: meshctl upgrade{which} --set features.agentgateway=true"))
+    return problems
 
 
 def find_problems(components: list[ComponentInfo], missing_ztunnel: list[str], namespaces: list[NamespaceInfo],
@@ -137,7 +173,7 @@ def find_problems(components: list[ComponentInfo], missing_ztunnel: list[str], n
             problems.append(Problem("error", f"namespace {n.name} uses waypoint {n.waypoint}, which does not exist",
                                     f"create it: meshctl waypoint apply -n {n.name} --name {n.waypoint}"))
     for g in gateways:
-        if g.programmed != "True":
+        if g.revision and g.programmed != "True":  # istiod's to program; other controllers explain their own
             problems.append(Problem("error" if g.programmed == "False" else "warning",
                                     f"{g.role} gateway {g.namespace}/{g.name} not programmed"
                                     + (f" ({g.reason})" if g.reason else ""),
@@ -146,18 +182,21 @@ def find_problems(components: list[ComponentInfo], missing_ztunnel: list[str], n
 
 
 def describe_status(state: ClusterState, istio_namespace: str = L.ISTIO_NAMESPACE) -> ClusterStatus:
-    components = find_control_plane(state, istio_namespace) if state.serves(K.DEPLOYMENT) else []
+    served = state.serves(K.DEPLOYMENT)
+    components = find_control_plane(state, istio_namespace) if served else []
     nodes, covered, missing = ztunnel_coverage(state, istio_namespace)
     enrolled = [n for n in describe_namespaces(state) if n.mode in (AMBIENT, CONFLICT)]
-    gateways = find_gateways(state)
-    waypoints = {(g.namespace, g.name) for g in gateways if g.role == "waypoint"}
+    tags = find_revision_tags(state)
+    gateways = find_gateways(state, dict(tags))
+    waypoints = {(g.namespace, g.name) for g in gateways if g.role == WAYPOINT}
+    problems = find_problems(components, missing, enrolled, gateways, waypoints)
+    problems += agentgateway_problems(gateways, istiod_env_by_revision(state, istio_namespace) if served else {})
     info = state.info
     return ClusterStatus(
         cluster=info.cluster, context=info.context, server_version=info.server_version,
-        components=tuple(components), revision_tags=tuple(find_revision_tags(state)),
+        components=tuple(components), revision_tags=tuple(tags),
         nodes=nodes, nodes_with_ztunnel=covered, namespaces=tuple(enrolled), gateways=tuple(gateways),
         remote_clusters=tuple(find_remote_clusters(state, istio_namespace)),
         # errors before warnings, each group in the order found
-        problems=tuple(sorted(find_problems(components, missing, enrolled, gateways, waypoints),
-                              key=lambda p: p.severity != "error")),
+        problems=tuple(sorted(problems, key=lambda p: p.severity != "error")),
     )

@@ -8,6 +8,12 @@ Each controller can be switched off by name through the ``enabled`` set, e.g. to
 Gateway that never becomes Programmed::
 
     kube.controllers.discard("gateways")
+
+Two more are opt-in (``OPTIONAL``; ``controllers=True`` leaves them off, so scenarios written before
+them see no Pods or EndpointSlices appear): "pods" runs each Deployment's pods, Ready at once, and
+"endpointslices" keeps one EndpointSlice per Service listing the pods its selector matches::
+
+    kube.controllers.update({"pods", "endpointslices"})
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ NODES = ("", "nodes")
 SECRETS = ("", "secrets")
 GATEWAYS = ("gateway.networking.k8s.io", "gateways")
 GATEWAY_CLASSES = ("gateway.networking.k8s.io", "gatewayclasses")
+PODS = ("", "pods")
+SERVICES = ("", "services")
+ENDPOINT_SLICES = ("discovery.k8s.io", "endpointslices")
+POD_TEMPLATE_HASH = "pod-template-hash"
+SERVICE_NAME = "kubernetes.io/service-name"
 
 # name -> the type it reconciles
 ALL: dict[str, Key] = {
@@ -40,6 +51,12 @@ ALL: dict[str, Key] = {
     "gatewayclasses": GATEWAY_CLASSES,
     "serviceaccount-tokens": SECRETS,
 }
+# Opt-in controllers (see the module docstring).
+OPTIONAL: dict[str, Key] = {
+    "pods": DEPLOYMENTS,
+    "endpointslices": SERVICES,
+}
+KNOWN: dict[str, Key] = {**ALL, **OPTIONAL}
 
 FAKE_CA = base64.b64encode(
     b"-----BEGIN CERTIFICATE-----\nZmFrZWt1YmUgdGVzdCBDQSwgbm90IGEgcmVhbCBjZXJ0aWZpY2F0ZQ==\n-----END CERTIFICATE-----\n"
@@ -48,9 +65,9 @@ FAKE_CA = base64.b64encode(
 
 class Controllers:
     def __init__(self, store: Store, enabled: set[str]) -> None:
-        unknown = set(enabled) - set(ALL)
+        unknown = set(enabled) - set(KNOWN)
         if unknown:
-            raise ValueError(f"unknown controllers {sorted(unknown)}; known: {sorted(ALL)}")
+            raise ValueError(f"unknown controllers {sorted(unknown)}; known: {sorted(KNOWN)}")
         self.store = store
         self.enabled = set(enabled)
         # Events wait per thread until the thread that caused them drains them, so one request's
@@ -79,7 +96,7 @@ class Controllers:
 
     def resync(self) -> None:
         """Reconcile every object, e.g. after switching a controller on."""
-        for key in list(ALL.values()):
+        for key in dict.fromkeys(KNOWN.values()):
             for obj in self.store.list(key):
                 self._reconcile(key, obj)
         self.drain()
@@ -88,11 +105,26 @@ class Controllers:
         if event.key == NODES:
             for ds in self.store.list(DAEMONSETS):
                 self._reconcile(DAEMONSETS, ds)
-        elif event.type != DELETED:
+        elif event.key == PODS and "endpointslices" in self.enabled:
+            for svc in self.store.list(SERVICES, event.obj["metadata"].get("namespace", "")):
+                self._reconcile(SERVICES, svc)
+        if event.type == DELETED:
+            self._forget(event)
+        elif event.key != NODES:
             self._reconcile(event.key, event.obj)
 
+    def _forget(self, event: Event) -> None:
+        """What the opt-in controllers made for a deleted Deployment or Service goes with it."""
+        m = event.obj["metadata"]
+        if event.key == DEPLOYMENTS and "pods" in self.enabled:
+            for pod in _owned(self.store.list(PODS, m.get("namespace", "")), m.get("uid")):
+                self.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+        elif event.key == SERVICES and "endpointslices" in self.enabled:
+            for piece in _owned(self.store.list(ENDPOINT_SLICES, m.get("namespace", "")), m.get("uid")):
+                self.store.delete(ENDPOINT_SLICES, piece["metadata"]["namespace"], piece["metadata"]["name"])
+
     def _reconcile(self, key: Key, obj: dict[str, Any]) -> None:
-        for name, target in ALL.items():
+        for name, target in KNOWN.items():
             if target == key and name in self.enabled:
                 _RECONCILERS[name](self, key, obj)
 
@@ -211,6 +243,69 @@ class Controllers:
             data["namespace"] = base64.b64encode(secret["metadata"].get("namespace", "").encode()).decode()
         self._update(key, obj, change)
 
+    def pods(self, key: Key, obj: dict[str, Any]) -> None:
+        """A Deployment's pods: ``replicas`` of them from the current template, Ready, owned by the
+        Deployment itself (no ReplicaSet in between); pods of an older template are replaced."""
+        m = obj["metadata"]
+        with self.store.lock:
+            d = self.store.get(key, m.get("namespace", ""), m["name"])
+            if d is None:
+                return
+            spec = d.get("spec") or {}
+            template = spec.get("template") or {}
+            replicas = 1 if spec.get("replicas") is None else int(spec["replicas"])
+            digest = _template_hash(template)
+            wanted = {f'{m["name"]}-{digest}-{i}' for i in range(replicas)}
+            owned = _owned(self.store.list(PODS, m.get("namespace", "")), d["metadata"].get("uid"))
+            for pod in owned:
+                if pod["metadata"]["name"] not in wanted:
+                    self.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+            have = {pod["metadata"]["name"] for pod in owned}
+            for name in sorted(wanted - have):
+                self.store.write(PODS, _pod(d, name, digest))
+
+    def endpointslice(self, key: Key, obj: dict[str, Any]) -> None:
+        """One EndpointSlice per Service with a selector, listing the matching pods (ready as they are)."""
+        m = obj["metadata"]
+        with self.store.lock:
+            svc = self.store.get(key, m.get("namespace", ""), m["name"])
+            if svc is None:
+                return
+            spec = svc.get("spec") or {}
+            selector = spec.get("selector") or {}
+            if not selector or spec.get("type") == "ExternalName":
+                return
+            pods = [p for p in self.store.list(PODS, m.get("namespace", "")) if all(
+                (p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
+            endpoints = [{
+                "addresses": [(p.get("status") or {}).get("podIP", "")],
+                "conditions": {"ready": _ready(p), "serving": _ready(p), "terminating": False},
+                "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": p["metadata"]["namespace"],
+                              "uid": p["metadata"].get("uid", "")},
+            } for p in pods if (p.get("status") or {}).get("podIP")]
+            ports = [{k: v for k, v in (("name", port.get("name", "")), ("port", _target_port(port)),
+                                        ("protocol", port.get("protocol", "TCP")),
+                                        ("appProtocol", port.get("appProtocol"))) if v is not None}
+                     for port in spec.get("ports") or []]
+            name = f'{m["name"]}-{_template_hash(m["name"])[:5]}'
+            old = self.store.get(ENDPOINT_SLICES, m.get("namespace", ""), name)
+            if old is not None and old.get("endpoints") == endpoints and old.get("ports") == ports:
+                return
+            om = (old or {}).get("metadata") or {}
+            piece = {
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": name, "namespace": m.get("namespace", ""),
+                             "uid": om.get("uid") or meta.new_uid(),
+                             "creationTimestamp": om.get("creationTimestamp") or meta.now(),
+                             "generation": int(om.get("generation") or 0) + 1,
+                             "labels": {SERVICE_NAME: m["name"],
+                                        "endpointslice.kubernetes.io/managed-by": "fakekube"},
+                             "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": m["name"],
+                                                  "uid": m.get("uid", ""), "controller": True}]},
+                "addressType": "IPv4", "endpoints": endpoints, "ports": ports,
+            }
+            self.store.write(ENDPOINT_SLICES, piece)
+
 
 _RECONCILERS: dict[str, Callable[[Controllers, Key, dict[str, Any]], None]] = {
     "crds": Controllers.crd,
@@ -219,6 +314,8 @@ _RECONCILERS: dict[str, Callable[[Controllers, Key, dict[str, Any]], None]] = {
     "gateways": Controllers.gateway,
     "gatewayclasses": Controllers.gatewayclass,
     "serviceaccount-tokens": Controllers.token_secret,
+    "pods": Controllers.pods,
+    "endpointslices": Controllers.endpointslice,
 }
 
 
@@ -263,3 +360,36 @@ def _route_kinds(protocol: str) -> list[dict[str, str]]:
     kinds = {"HTTP": ["HTTPRoute", "GRPCRoute"], "HTTPS": ["HTTPRoute", "GRPCRoute"], "TLS": ["TLSRoute"],
              "TCP": ["TCPRoute"], "UDP": ["UDPRoute"]}.get(protocol.upper(), [])
     return [{"group": "gateway.networking.k8s.io", "kind": k} for k in kinds]
+
+
+def _owned(objs: list[dict[str, Any]], uid: str | None) -> list[dict[str, Any]]:
+    return [o for o in objs if uid and any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
+
+
+def _pod(deployment: dict[str, Any], name: str, digest: str) -> dict[str, Any]:
+    m = deployment["metadata"]
+    template = (deployment.get("spec") or {}).get("template") or {}
+    labels = {**((template.get("metadata") or {}).get("labels") or {}), POD_TEMPLATE_HASH: digest}
+    ip = hashlib.sha256(f'{m.get("namespace", "")}/{name}'.encode()).digest()
+    stamp = meta.now()
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": m.get("namespace", ""), "uid": meta.new_uid(),
+                     "creationTimestamp": stamp, "labels": labels,
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": m["name"],
+                                          "uid": m.get("uid", ""), "controller": True}]},
+        "spec": {**copy.deepcopy(template.get("spec") or {}), "nodeName": "fakekube-node"},
+        "status": {"phase": "Running", "podIP": f"10.244.{ip[0]}.{ip[1] % 254 + 1}", "startTime": stamp,
+                   "conditions": [{"type": t, "status": "True", "lastTransitionTime": stamp}
+                                  for t in ("Initialized", "ContainersReady", "Ready", "PodScheduled")]},
+    }
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def _target_port(port: dict[str, Any]) -> int:
+    target = port.get("targetPort")
+    return target if isinstance(target, int) else int(port.get("port") or 0)

@@ -26,9 +26,10 @@ from meshctl.analysis.common import (
     string_list,
     string_map,
 )
-from meshctl.analysis.framework import Analyzer, Context, analyzer, fqdn, selector_matches
+from meshctl.analysis.framework import Analyzer, Context, analyzer, selector_matches
 from meshctl.kube import kinds as K
 from meshctl.kube.state import Resource
+from meshctl.mesh.hosts import fqdn
 
 MESH_GATEWAY = "mesh"
 # Header names that route on a JWT claim, e.g. "@request.auth.claims.groups".

@@ -1,0 +1,722 @@
+"""InferencePools (Gateway API Inference Extension) as they stand, and what stops each from serving.
+
+``describe_inference`` reads one cluster once (one list per kind, indexed), and returns one
+``PoolStatus`` per InferencePool: the HTTPRoutes that send traffic to it with each parent Gateway's
+``Accepted``/``ResolvedRefs``, the pool's own status per parent, its endpoint picker (EPP), the
+model-server pods it selects, and ``problems``, each with a hint.
+
+Routes that name a pool which does not exist (under the right group or the old
+``inference.networking.x-k8s.io`` one) get a row of their own, ``found=False``, so that every broken
+reference shows up as a pool row with problems, whether or not something exists under that name.
+
+Manifests (``-f``) rarely carry status, Pods or EndpointSlices: from files, what they do not hold is
+"unknown" rather than "none", so plain manifests are not reported as broken.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from meshctl.kube import kinds as K
+from meshctl.kube.state import ClusterState, Resource, list_if_served, matches_labels
+from meshctl.mesh import labels as L
+from meshctl.mesh.hosts import fqdn
+from meshctl.mesh.status import pod_ready
+
+POOL_KIND = "InferencePool"
+POOL_GROUP = K.INFERENCE  # the v1 API, the only one Istio 1.28+ serves
+OLD_POOL_GROUP = K.INFERENCE_X  # v1alpha2: a common mistake in backendRefs
+DEFAULT_FAILURE_MODE = "FailClose"
+ROUTE_CONDITIONS = ("Accepted", "ResolvedRefs")
+POOL_CONDITIONS = ("Accepted", "ResolvedRefs", "Exported")
+TLS_SIMPLE = "SIMPLE"
+ERROR, WARNING = "error", "warning"
+ON, OFF, UNKNOWN = "on", "off", "unknown"
+# EPP flags that tie it to one pool (Go flags: one or two dashes, value after a space or '=').
+EPP_FLAG = re.compile(r"^--?(pool-name|pool-namespace|pool-group)(?:=(.*))?$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str  # True | False | Unknown
+    reason: str
+    message: str
+    stale: bool = False  # written for an older generation than the object's current one
+
+
+@dataclass(frozen=True)
+class ParentStatus:
+    """What one parent (a Gateway) reports about a route or a pool."""
+
+    kind: str  # Gateway, or Service for a mesh (waypoint) parent
+    namespace: str
+    name: str
+    gateway_class: str  # "" when the Gateway is unknown
+    conditions: tuple[Condition, ...]  # only the types that matter here; empty: nothing reported
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def condition(self, type_: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == type_), None)
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """An HTTPRoute whose backendRef names the pool (maybe under the wrong group)."""
+
+    namespace: str
+    name: str
+    backend_group: str  # the group the backendRef names
+    permitted: bool  # same namespace, or a ReferenceGrant allows the cross-namespace reference
+    request_timeout: str  # timeouts.request of the rules naming the pool ("" when none)
+    parents: tuple[ParentStatus, ...]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class EndpointPicker:
+    """The pool's endpoint picker: the Service named by ``endpointPickerRef`` and what stands behind it."""
+
+    kind: str
+    service: str
+    port: int | None
+    failure_mode: str
+    service_found: bool | None  # None: Services unknown
+    service_ports: tuple[int, ...]
+    ready_endpoints: int | None  # None: EndpointSlices unknown
+    deployments: tuple[str, ...]  # Deployments whose pods the Service selects
+    tls_rule: str | None  # DestinationRule ns/name giving TLS; "" none; None: not needed or unknown
+    host: str  # the Service's FQDN
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str  # error | warning
+    what: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    cluster: str
+    namespace: str
+    name: str
+    group: str
+    found: bool  # False: routes name this pool, but it does not exist
+    selector: tuple[tuple[str, str], ...]
+    target_ports: tuple[int, ...]
+    routes: tuple[RouteInfo, ...]
+    parents: tuple[ParentStatus, ...]  # the pool's own status, per parent
+    endpoint_picker: EndpointPicker | None
+    pods_ready: int | None  # None: pods unknown
+    pods_total: int | None
+    container_ports: tuple[int, ...]  # declared by the selected pods (or their workloads' templates)
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def failure_mode(self) -> str:
+        return self.endpoint_picker.failure_mode if self.endpoint_picker else ""
+
+
+@dataclass(frozen=True)
+class InferenceStatus:
+    cluster: str
+    served: bool  # whether the cluster (or source) serves InferencePools at all
+    inference_flag: str  # on | off | unknown: ENABLE_GATEWAY_API_INFERENCE_EXTENSION on istiod
+    pools: tuple[PoolStatus, ...]
+
+    @property
+    def problems(self) -> int:
+        return sum(len(p.problems) for p in self.pools)
+
+
+# -- small readers -------------------------------------------------------------------------------------
+
+
+def _dicts(value: Any) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _labels(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items() if v is not None} if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _spec(res: Resource) -> dict:
+    return _mapping(res.raw.get("spec"))
+
+
+def _status(res: Resource) -> dict:
+    return _mapping(res.raw.get("status"))
+
+
+def selector_text(selector: Iterable[tuple[str, str]]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(selector))
+
+
+def _conditions(entries: Iterable[dict], generation: Any, wanted: tuple[str, ...]) -> tuple[Condition, ...]:
+    """The wanted condition types, first report of each; stale when written for an older generation."""
+    found: dict[str, Condition] = {}
+    for entry in entries:
+        for c in _dicts(entry.get("conditions")):
+            ctype = str(c.get("type", ""))
+            if ctype not in wanted or ctype in found:
+                continue
+            observed = _int(c.get("observedGeneration"))
+            stale = observed is not None and isinstance(generation, int) and observed < generation
+            found[ctype] = Condition(ctype, str(c.get("status", "Unknown")), str(c.get("reason", "")),
+                                     str(c.get("message", "")), stale)
+    return tuple(found[t] for t in wanted if t in found)
+
+
+def pool_selector(pool: Resource) -> dict[str, str]:
+    """v1 ``selector.matchLabels``; v1alpha2 pools had a flat map."""
+    selector = _mapping(_spec(pool).get("selector"))
+    return _labels(selector["matchLabels"]) if "matchLabels" in selector else _labels(selector)
+
+
+def pool_target_ports(pool: Resource) -> tuple[int, ...]:
+    ports = [_int(p.get("number")) for p in _dicts(_spec(pool).get("targetPorts"))]
+    old = _int(_spec(pool).get("targetPortNumber"))  # v1alpha2
+    return tuple(p for p in ports + [old] if p is not None)
+
+
+def _str(value: Any, default: str = "") -> str:
+    return value if isinstance(value, str) and value else default
+
+
+def pool_picker_ref(pool: Resource) -> dict[str, Any] | None:
+    """``endpointPickerRef`` (v1) or ``extensionRef`` (v1alpha2) as {group, kind, name, port, failureMode}."""
+    spec = _spec(pool)
+    ref = spec.get("endpointPickerRef")
+    port = _int(_mapping(_mapping(ref).get("port")).get("number"))
+    if not isinstance(ref, dict):
+        ref = spec.get("extensionRef")
+        if not isinstance(ref, dict):
+            return None
+        port = _int(ref.get("portNumber")) or 9002  # v1alpha2's default
+    return {"group": _str(ref.get("group")), "kind": _str(ref.get("kind"), "Service"), "name": _str(ref.get("name")),
+            "port": port, "failureMode": _str(ref.get("failureMode"), DEFAULT_FAILURE_MODE)}
+
+
+def template_containers(workload: Resource) -> list[dict]:
+    return _dicts(_mapping(_mapping(_spec(workload).get("template")).get("spec")).get("containers"))
+
+
+def template_labels(workload: Resource) -> dict[str, str]:
+    return _labels(_mapping(_mapping(_spec(workload).get("template")).get("metadata")).get("labels"))
+
+
+def container_ports(containers: Iterable[dict]) -> set[int]:
+    return {p for c in containers for p in (_int(x.get("containerPort")) for x in _dicts(c.get("ports")))
+            if p is not None}
+
+
+def epp_flags(workload: Resource) -> dict[str, str]:
+    """``--pool-name``, ``--pool-namespace``, ``--pool-group`` from a workload's container args."""
+    flags: dict[str, str] = {}
+    for container in template_containers(workload):
+        args = [str(a) for key in ("command", "args") if isinstance(container.get(key), list)
+                for a in container[key]]
+        for i, arg in enumerate(args):
+            m = EPP_FLAG.match(arg)
+            if not m:
+                continue
+            value = m.group(2) if m.group(2) is not None else (args[i + 1] if i + 1 < len(args) else "")
+            flags.setdefault(m.group(1), value)
+    return flags
+
+
+def inference_flag(state: ClusterState, istio_namespace: str = L.ISTIO_NAMESPACE) -> str:
+    """``on`` when some istiod Deployment runs with ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true, ``off``
+    when istiod is there without it, ``unknown`` when no istiod can be seen."""
+    deployments = list_if_served(state, K.DEPLOYMENT, istio_namespace)
+    istiods = [d for d in deployments or [] if _labels(d.metadata.get("labels")).get("app") == L.ISTIOD_APP]
+    if not istiods:
+        return UNKNOWN
+    for d in istiods:
+        for container in template_containers(d):
+            for env in _dicts(container.get("env")):
+                if env.get("name") == L.INFERENCE_ENV and str(env.get("value", "")).lower() == "true":
+                    return ON
+    return OFF
+
+
+# -- indexes, built once per cluster ---------------------------------------------------------------
+
+
+class _LabelIndex:
+    """Objects by (namespace, label key, value): a selector's matches without scanning a namespace."""
+
+    def __init__(self, items: Iterable[tuple[Resource, dict[str, str]]]) -> None:
+        self._by_label: dict[tuple[str, str, str], list[tuple[Resource, dict[str, str]]]] = defaultdict(list)
+        for res, labels in items:
+            for key, value in labels.items():
+                self._by_label[(res.namespace, key, value)].append((res, labels))
+
+    def select(self, namespace: str, selector: Mapping[str, str]) -> list[Resource]:
+        if not selector:
+            return []  # an empty selector selects nothing here (v1 pools require one)
+        candidates = min((self._by_label.get((namespace, k, v), []) for k, v in selector.items()), key=len)
+        return [res for res, labels in candidates if matches_labels(labels, selector)]
+
+
+class _Cluster:
+    """Everything ``describe_inference`` reads, listed once and indexed."""
+
+    def __init__(self, state: ClusterState, namespace: str | None, istio_namespace: str) -> None:
+        self.state = state
+        self.scope = namespace
+        # manifests carry no status, pods or endpoints: absent there means unknown, not none
+        self.runtime = state.info.kind != "files"
+        self.pools = {(p.namespace, p.name): p for p in list_if_served(state, K.INFERENCE_POOL, namespace) or []}
+        self.old_pools = {(p.namespace, p.name): p
+                          for p in list_if_served(state, K.INFERENCE_POOL_X, namespace) or []}
+        self.routes = list_if_served(state, K.HTTP_ROUTE)  # every namespace: routes may point across
+        gateways = list_if_served(state, K.GATEWAY)
+        self.gateways = None if gateways is None else {(g.namespace, g.name): g for g in gateways}
+        self.grants: dict[str, list[Resource]] = defaultdict(list)
+        for grant in list_if_served(state, K.REFERENCE_GRANT) or []:
+            self.grants[grant.namespace].append(grant)
+        services = self._observed(K.SERVICE, namespace)
+        self.services = None if services is None else {(s.namespace, s.name): s for s in services}
+        slices = self._observed(K.ENDPOINT_SLICE, namespace)
+        self.ready_addresses: dict[tuple[str, str], set[str]] | None = None
+        if slices is not None:
+            self.ready_addresses = defaultdict(set)
+            for piece in slices:
+                owner = _labels(piece.metadata.get("labels")).get(L.SERVICE_NAME_LABEL)
+                for endpoint in _dicts(piece.raw.get("endpoints")):
+                    if _mapping(endpoint.get("conditions")).get("ready") is not False \
+                            and isinstance(endpoint.get("addresses"), list):
+                        self.ready_addresses[(piece.namespace, owner or "")].update(
+                            str(a) for a in endpoint.get("addresses") or [] if isinstance(a, str))
+        pods = self._observed(K.POD, namespace)
+        self.pods = None if pods is None else _LabelIndex((p, _labels(p.metadata.get("labels"))) for p in pods)
+        workloads = [w for kind in (K.DEPLOYMENT, K.STATEFUL_SET) for w in list_if_served(state, kind, namespace) or []]
+        self.templates = _LabelIndex((w, template_labels(w)) for w in workloads)
+        self.rules: dict[str, list[Resource]] = defaultdict(list)  # DestinationRules by host they name
+        self.wildcard_rules: dict[str, list[Resource]] = defaultdict(list)  # by suffix after '*'
+        rules = list_if_served(state, K.DESTINATION_RULE)
+        self.rules_known = rules is not None
+        for rule in rules or []:
+            host = fqdn(str(_spec(rule).get("host") or ""), rule.namespace)
+            if host.startswith("*"):
+                self.wildcard_rules[host[1:]].append(rule)
+            else:
+                self.rules[host].append(rule)
+        self.flag = inference_flag(state, istio_namespace)
+
+    def _observed(self, kind: K.Kind, namespace: str | None) -> list[Resource] | None:
+        items = list_if_served(self.state, kind, namespace)
+        if items is not None and not items and not self.runtime:
+            return None
+        return items
+
+    def in_scope(self, namespace: str) -> bool:
+        return self.scope is None or namespace == self.scope
+
+    def gateway_class(self, namespace: str, name: str) -> str:
+        gateway = (self.gateways or {}).get((namespace, name))
+        return str(_spec(gateway).get("gatewayClassName") or "") if gateway else ""
+
+    def rules_for(self, host: str) -> list[Resource]:
+        """DestinationRules for a host: by its name, then by wildcards covering it (by suffix, no scan)."""
+        found = list(self.rules.get(host, []))
+        for i, ch in enumerate(host):
+            if ch == ".":
+                found += self.wildcard_rules.get(host[i:], [])
+        return found + self.wildcard_rules.get("", [])
+
+    def granted(self, route: Resource, group: str, pool_namespace: str, pool_name: str) -> bool:
+        """Gateway API's rule: a reference into another namespace needs a ReferenceGrant there."""
+        if route.namespace == pool_namespace:
+            return True
+        for grant in self.grants.get(pool_namespace, []):
+            allowed_from = any(f.get("group") == K.GATEWAY_API and f.get("kind") == "HTTPRoute"
+                               and f.get("namespace") == route.namespace for f in _dicts(_spec(grant).get("from")))
+            allowed_to = any((t.get("group") or "") == group and t.get("kind") == POOL_KIND
+                             and (not t.get("name") or t.get("name") == pool_name)
+                             for t in _dicts(_spec(grant).get("to")))
+            if allowed_from and allowed_to:
+                return True
+        return False
+
+
+# -- reading -------------------------------------------------------------------------------------------
+
+
+def _route_parents(cluster: _Cluster, route: Resource) -> tuple[ParentStatus, ...]:
+    """Each parentRef of the route, with what the status reports for it."""
+    reported: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for entry in _dicts(_status(route).get("parents")):
+        ref = _mapping(entry.get("parentRef"))
+        key = (str(ref.get("kind") or "Gateway"), str(ref.get("namespace") or route.namespace), str(ref.get("name")))
+        reported[key].append(entry)
+    parents = []
+    for ref in _dicts(_spec(route).get("parentRefs")):
+        if not ref.get("name"):
+            continue
+        kind = str(ref.get("kind") or "Gateway")
+        namespace, name = str(ref.get("namespace") or route.namespace), str(ref["name"])
+        gateway_class = cluster.gateway_class(namespace, name) if kind == "Gateway" else ""
+        conditions = _conditions(reported.get((kind, namespace, name), []), route.metadata.get("generation"),
+                                 ROUTE_CONDITIONS)
+        parents.append(ParentStatus(kind, namespace, name, gateway_class, conditions))
+    return tuple(parents)
+
+
+def _pool_parents(cluster: _Cluster, pool: Resource) -> tuple[ParentStatus, ...]:
+    parents = []
+    for entry in _dicts(_status(pool).get("parents")):
+        ref = _mapping(entry.get("parentRef"))
+        kind = str(ref.get("kind") or "Gateway")
+        namespace, name = str(ref.get("namespace") or pool.namespace), str(ref.get("name") or "")
+        gateway_class = cluster.gateway_class(namespace, name) if kind == "Gateway" else ""
+        parents.append(ParentStatus(kind, namespace, name, gateway_class,
+                                    _conditions([entry], pool.metadata.get("generation"), POOL_CONDITIONS)))
+    return tuple(parents)
+
+
+def _request_timeout(rule: dict) -> str:
+    return str(_mapping(rule.get("timeouts")).get("request") or "")
+
+
+def _references(cluster: _Cluster) -> dict[tuple[str, str], list[RouteInfo]]:
+    """Every HTTPRoute backendRef of kind InferencePool, by the (namespace, name) it names."""
+    found: dict[tuple[str, str], list[RouteInfo]] = defaultdict(list)
+    for route in cluster.routes or []:
+        parents = None
+        seen: set[tuple[str, str, str]] = set()
+        for rule in _dicts(_spec(route).get("rules")):
+            for ref in _dicts(rule.get("backendRefs")):
+                if ref.get("kind") != POOL_KIND or not ref.get("name"):
+                    continue
+                namespace, name, group = str(ref.get("namespace") or route.namespace), str(ref["name"]), \
+                    str(ref.get("group") or "")
+                if (namespace, name, group) in seen or not cluster.in_scope(namespace):
+                    continue
+                seen.add((namespace, name, group))
+                parents = parents if parents is not None else _route_parents(cluster, route)
+                found[(namespace, name)].append(RouteInfo(
+                    route.namespace, route.name, group, cluster.granted(route, group, namespace, name),
+                    _request_timeout(rule), parents))
+    return found
+
+
+def _endpoint_picker(cluster: _Cluster, pool: Resource) -> tuple[EndpointPicker | None, list[Resource]]:
+    """The pool's endpoint picker, and the Deployments running it (those its Service selects)."""
+    ref = pool_picker_ref(pool)
+    if ref is None:
+        return None, []
+    name, port = ref["name"], ref["port"]
+    service = None if cluster.services is None else cluster.services.get((pool.namespace, name))
+    found = None if cluster.services is None else service is not None
+    ports = tuple(p for p in (_int(x.get("port")) for x in _dicts(_spec(service).get("ports"))) if p is not None) \
+        if service else ()
+    ready = None
+    if cluster.ready_addresses is not None and service is not None:
+        ready = len(cluster.ready_addresses.get((pool.namespace, name), ()))
+    deployments: list[Resource] = []
+    if service is not None:
+        selector = _labels(_spec(service).get("selector"))
+        deployments = sorted((w for w in cluster.templates.select(pool.namespace, selector) if w.kind is K.DEPLOYMENT),
+                             key=lambda w: w.name)
+    host = fqdn(name, pool.namespace)
+    picker = EndpointPicker(ref["kind"], name, port, ref["failureMode"], found, ports, ready,
+                            tuple(d.name for d in deployments), None, host)
+    return picker, deployments
+
+
+def _tls_rule(cluster: _Cluster, picker: EndpointPicker, gateway_namespaces: set[str]) -> tuple[str, list[Problem]]:
+    """The DestinationRule that makes Istio's gateway speak TLS to the EPP ("" when none), and problems."""
+    candidates = [r for r in cluster.rules_for(picker.host) if _visible(r, gateway_namespaces)]
+    add_rule = (f"apply a DestinationRule for host {picker.host} with trafficPolicy.tls.mode: SIMPLE and "
+                "insecureSkipVerify: true (meshctl inference scaffold writes one)")
+    if not candidates:
+        return "", [Problem(ERROR, f"no DestinationRule gives TLS to the endpoint picker {picker.host}, so the "
+                                   "istio gateway's ext_proc calls to it fail (HTTP 5xx)", add_rule)]
+    for rule in candidates:
+        tls = _rule_tls(rule, picker.port)
+        if tls.get("mode") == TLS_SIMPLE:
+            problems = []
+            if tls.get("insecureSkipVerify") is not True and not (tls.get("caCertificates") or tls.get("credentialName")):
+                problems.append(Problem(
+                    WARNING, f"DestinationRule {rule.namespace}/{rule.name} checks the endpoint picker's certificate, "
+                             "which is self-signed unless you gave it one",
+                    "set trafficPolicy.tls.insecureSkipVerify: true, or caCertificates for the EPP's CA"))
+            return f"{rule.namespace}/{rule.name}", problems
+    rule = candidates[0]
+    mode = _rule_tls(rule, picker.port).get("mode") or "none"
+    return "", [Problem(ERROR, f"DestinationRule {rule.namespace}/{rule.name} for {picker.host} sets TLS mode {mode}, "
+                               "not SIMPLE, so the istio gateway's ext_proc calls to the endpoint picker fail",
+                        f"set trafficPolicy.tls.mode: SIMPLE (and insecureSkipVerify: true) in {rule.name}")]
+
+
+def _rule_tls(rule: Resource, port: int | None) -> dict:
+    policy = _mapping(_spec(rule).get("trafficPolicy"))
+    for setting in _dicts(policy.get("portLevelSettings")):
+        if port is not None and _int(_mapping(setting.get("port")).get("number")) == port and setting.get("tls"):
+            return _mapping(setting.get("tls"))
+    return _mapping(policy.get("tls"))
+
+
+def _visible(rule: Resource, namespaces: set[str]) -> bool:
+    """Whether a DestinationRule's exportTo lets the gateways in ``namespaces`` see it."""
+    export = [str(e) for e in _spec(rule).get("exportTo") or [] if isinstance(e, str)] \
+        if isinstance(_spec(rule).get("exportTo"), list) else []
+    if not export or "*" in export:
+        return True
+    scopes = {rule.namespace if e == "." else e for e in export}
+    return bool(namespaces) and all(ns in scopes for ns in namespaces)
+
+
+def _pods(cluster: _Cluster, namespace: str, selector: dict[str, str]) -> tuple[int | None, int | None, set[int]]:
+    """(ready, total, declared container ports) of the pods a selector matches; counts None when pods
+    are unknown, and then the ports come from the pod templates of matching workloads."""
+    if cluster.pods is not None:
+        pods = cluster.pods.select(namespace, selector)
+        ports = container_ports(c for p in pods for c in _dicts(_spec(p).get("containers")))
+        return sum(1 for p in pods if pod_ready(p)), len(pods), ports
+    workloads = cluster.templates.select(namespace, selector)
+    return None, None, container_ports(c for w in workloads for c in template_containers(w))
+
+
+def _pool_status(cluster: _Cluster, pool: Resource, routes: list[RouteInfo]) -> PoolStatus:
+    selector = pool_selector(pool)
+    ready, total, declared = _pods(cluster, pool.namespace, selector)
+    picker, epp_deployments = _endpoint_picker(cluster, pool)
+    parents = _pool_parents(cluster, pool)
+    istio_parents = {p.namespace for r in routes for p in r.parents if p.gateway_class == L.CLASS_ISTIO}
+    problems: list[Problem] = []
+    if pool.kind is K.INFERENCE_POOL_X:
+        problems.append(Problem(ERROR, f"uses the old API {pool.kind.api_version}; Istio 1.28 and later serve only "
+                                       f"{K.INFERENCE_POOL.api_version} InferencePools",
+                                f"recreate it as {K.INFERENCE_POOL.api_version} (selector.matchLabels, "
+                                "targetPorts, endpointPickerRef) and point the routes at that group"))
+    problems += _route_problems(cluster, pool, routes)
+    problems += _parent_problems(f"{POOL_KIND} {pool.namespace}/{pool.name}", parents, cluster.runtime and bool(routes))
+    if istio_parents and cluster.flag == OFF:
+        problems.append(Problem(ERROR, f"istiod runs without {L.INFERENCE_ENV}=true, so Istio's gateways ignore "
+                                       "InferencePool backends (routes report ResolvedRefs=False, InvalidKind)",
+                                "turn it on: meshctl inference enable"))
+    elif istio_parents and not parents and cluster.runtime:
+        problems.append(Problem(WARNING, "no Gateway has reported status for the pool yet",
+                                "is istiod running with the inference extension on? (meshctl inference enable)"))
+    problems += _picker_problems(cluster, pool, picker) + _epp_args_problems(pool, epp_deployments)
+    # Istio's gateway calls the EPP over TLS; without a DestinationRule saying so, every request fails.
+    if picker is not None and picker.service and picker.service_found is not False and istio_parents \
+            and cluster.rules_known:
+        tls_rule, tls_problems = _tls_rule(cluster, picker, istio_parents)
+        picker = replace(picker, tls_rule=tls_rule)
+        problems += tls_problems
+    problems += _pod_problems(pool, selector, ready, total, declared)
+    return PoolStatus(
+        cluster=cluster.state.info.cluster, namespace=pool.namespace, name=pool.name, group=pool.kind.group,
+        found=True, selector=tuple(sorted(selector.items())), target_ports=pool_target_ports(pool),
+        routes=tuple(routes), parents=parents, endpoint_picker=picker, pods_ready=ready, pods_total=total,
+        container_ports=tuple(sorted(declared)), problems=_ordered(problems))
+
+
+def _route_problems(cluster: _Cluster, pool: Resource, routes: list[RouteInfo]) -> list[Problem]:
+    problems = []
+    for route in routes:
+        what = f"HTTPRoute {route.ref}"
+        if route.backend_group != pool.kind.group:
+            problems.append(Problem(ERROR, f"{what} names this pool with group {route.backend_group or '(none)'!r}, "
+                                           f"not {pool.kind.group!r}, so its backend does not resolve",
+                                    f"set the backendRef's group: {pool.kind.group}"))
+        if not route.permitted:
+            problems.append(Problem(ERROR, f"{what} refers to this pool across namespaces without a ReferenceGrant",
+                                    f"create a ReferenceGrant in namespace {pool.namespace} from HTTPRoute in "
+                                    f"{route.namespace} to {POOL_KIND} (group {route.backend_group or POOL_GROUP})"))
+        problems += _parent_problems(what, route.parents, cluster.runtime, route_parents=True,
+                                     known=cluster.gateways is not None)
+    return problems
+
+
+def _parent_problems(what: str, parents: Iterable[ParentStatus], expect_status: bool, *,
+                     route_parents: bool = False, known: bool = True) -> list[Problem]:
+    """Problems in what parents report about ``what`` ("HTTPRoute ns/name" or "InferencePool ns/name")."""
+    kind, _, ref = what.partition(" ")
+    namespace, _, name = ref.partition("/")
+    describe = f"kubectl -n {namespace} describe {kind.lower()} {name}"
+    problems = []
+    for parent in parents:
+        if route_parents and (parent.kind == "Service" or parent.gateway_class == L.CLASS_WAYPOINT):
+            problems.append(Problem(ERROR, f"{what} is attached to waypoint {parent.ref}; Istio serves "
+                                           "InferencePools only through Gateways of class istio",
+                                    "attach the route to an istio-class Gateway instead"))
+            continue
+        if route_parents and known and parent.kind == "Gateway" and not parent.gateway_class:
+            problems.append(Problem(ERROR, f"{what} names parent Gateway {parent.ref}, which does not exist",
+                                    "create the Gateway, or fix the route's parentRefs"))
+            continue
+        if not parent.conditions:
+            if expect_status:
+                problems.append(Problem(WARNING, f"{what}: Gateway {parent.ref} has reported no status for it",
+                                        f"is the Gateway's controller running? "
+                                        f"kubectl -n {parent.namespace} describe gateway {parent.name}"))
+            continue
+        for c in parent.conditions:
+            if c.type == "Exported":
+                continue  # only meaningful when exporting to other clusters
+            if c.stale:
+                problems.append(Problem(WARNING, f"{what}: {c.type} from Gateway {parent.ref} is stale (written for "
+                                                 "an older generation)",
+                                        "the controller has not processed the current spec yet; is istiod running?"))
+            elif c.status == "False":
+                detail = ": ".join(x for x in (c.reason, c.message) if x)
+                problems.append(Problem(ERROR, f"{what}: {c.type}=False from Gateway {parent.ref}"
+                                               + (f" ({detail})" if detail else ""), describe))
+    return problems
+
+
+def _picker_problems(cluster: _Cluster, pool: Resource, picker: EndpointPicker | None) -> list[Problem]:
+    ns = pool.namespace
+    if picker is None or not picker.service:
+        return [Problem(ERROR, "no endpointPickerRef: Istio needs an endpoint picker to route to the pool",
+                        "add spec.endpointPickerRef naming the EPP Service and port "
+                        "(meshctl inference scaffold writes a whole set)")]
+    epp = f"endpoint picker Service {ns}/{picker.service}"
+    if picker.kind != "Service":
+        return [Problem(ERROR, f"endpointPickerRef names a {picker.kind}, not a Service",
+                        "set endpointPickerRef.kind: Service (group \"\")")]
+    problems = []
+    if picker.port is None:
+        problems.append(Problem(ERROR, "endpointPickerRef has no port.number",
+                                "set endpointPickerRef.port.number to the EPP Service's gRPC port (9002)"))
+    if picker.service_found is False:
+        return problems + [Problem(ERROR, f"{epp} does not exist",
+                                   f"create it, or fix endpointPickerRef.name (kubectl -n {ns} get services)")]
+    service = (cluster.services or {}).get((ns, picker.service))
+    if service is not None and _spec(service).get("type") == "ExternalName":
+        problems.append(Problem(ERROR, f"{epp} is of type ExternalName; the gateway needs endpoints to call",
+                                "make it a ClusterIP Service selecting the EPP pods"))
+    if picker.service_found and picker.port is not None and picker.port not in picker.service_ports:
+        have = ", ".join(str(p) for p in picker.service_ports) or "none"
+        problems.append(Problem(ERROR, f"endpointPickerRef port {picker.port} is not a port of {epp} (it has: {have})",
+                                "set endpointPickerRef.port.number to a Service port (not a container port)"))
+    if picker.ready_endpoints == 0:
+        logs = f"deploy/{picker.deployments[0]}" if picker.deployments else "-l <the Service's selector>"
+        problems.append(Problem(ERROR, f"{epp} has no ready endpoints",
+                                f"check the EPP pods: kubectl -n {ns} get pods; kubectl -n {ns} logs {logs}"))
+    return problems
+
+
+def _epp_args_problems(pool: Resource, deployments: list[Resource]) -> list[Problem]:
+    """The EPP serves the one pool its flags name: name, namespace and API group must all match."""
+    problems = []
+    for deployment in deployments:
+        flags = epp_flags(deployment)
+        where = f"endpoint picker Deployment {pool.namespace}/{deployment.name}"
+        if flags.get("pool-name") != pool.name:
+            have = f"--pool-name {flags['pool-name']}" if flags.get("pool-name") else "no --pool-name"
+            problems.append(Problem(ERROR, f"{where} does not serve this pool ({have})",
+                                    f"run it with --pool-name {pool.name} --pool-namespace {pool.namespace}"))
+        if flags.get("pool-namespace") not in (None, pool.namespace):
+            problems.append(Problem(ERROR, f"{where} watches namespace {flags['pool-namespace']} "
+                                           f"(--pool-namespace), not {pool.namespace}",
+                                    f"set --pool-namespace {pool.namespace}"))
+        if flags.get("pool-group", POOL_GROUP) != pool.kind.group:
+            problems.append(Problem(ERROR, f"{where} watches InferencePools of group "
+                                           f"{flags.get('pool-group', POOL_GROUP)}, not {pool.kind.group}",
+                                    f"set --pool-group {pool.kind.group}"))
+    return problems
+
+
+def _pod_problems(pool: Resource, selector: dict[str, str], ready: int | None, total: int | None,
+                  declared: set[int]) -> list[Problem]:
+    ns = pool.namespace
+    if not selector:
+        return [Problem(ERROR, "the pool has no selector, so it selects no model servers",
+                        "set spec.selector.matchLabels to the model server pods' labels")]
+    text = selector_text(selector.items())
+    problems = []
+    if total == 0:
+        problems.append(Problem(ERROR, f"selector {text} matches no pods in namespace {ns}",
+                                f"compare with the model server's pod labels: kubectl -n {ns} get pods --show-labels"))
+    elif ready == 0:
+        problems.append(Problem(ERROR, f"none of the {total} pods selected by {text} is ready",
+                                f"kubectl -n {ns} describe pods -l {text}"))
+    if declared:
+        for port in pool_target_ports(pool):
+            if port not in declared:
+                have = ", ".join(str(p) for p in sorted(declared))
+                problems.append(Problem(ERROR, f"target port {port} is not a container port of the selected pods "
+                                               f"(they declare: {have})",
+                                        "set spec.targetPorts[].number to the port the model server listens on"))
+    return problems
+
+
+def _missing_pool(cluster: _Cluster, namespace: str, name: str, routes: list[RouteInfo]) -> PoolStatus:
+    """A row for routes naming a pool that does not exist under any group they use."""
+    problems = []
+    for route in routes:
+        what = f"HTTPRoute {route.ref}"
+        if route.backend_group != POOL_GROUP:
+            problems.append(Problem(ERROR, f"{what} names InferencePool {namespace}/{name} with group "
+                                           f"{route.backend_group or '(none)'!r}, and no such pool exists",
+                                    f"use group {POOL_GROUP} and create the pool as {K.INFERENCE_POOL.api_version}"))
+        elif (namespace, name) in cluster.old_pools:
+            problems.append(Problem(ERROR, f"{what} names InferencePool {namespace}/{name}, which exists only "
+                                           f"under the old group {OLD_POOL_GROUP}",
+                                    f"recreate the pool as {K.INFERENCE_POOL.api_version}"))
+        else:
+            problems.append(Problem(ERROR, f"{what} names InferencePool {namespace}/{name}, which does not exist",
+                                    "create it (meshctl inference scaffold), or fix the backendRef's name"))
+        problems += _parent_problems(what, route.parents, cluster.runtime, route_parents=True,
+                                     known=cluster.gateways is not None)
+    return PoolStatus(cluster=cluster.state.info.cluster, namespace=namespace, name=name, group=POOL_GROUP,
+                      found=False, selector=(), target_ports=(), routes=tuple(routes), parents=(),
+                      endpoint_picker=None, pods_ready=None, pods_total=None, container_ports=(),
+                      problems=_ordered(problems))
+
+
+def _ordered(problems: list[Problem]) -> tuple[Problem, ...]:
+    """Errors before warnings, each group in the order found, duplicates dropped."""
+    unique = list(dict.fromkeys(problems))
+    return tuple(sorted(unique, key=lambda p: p.severity != ERROR))
+
+
+def describe_inference(state: ClusterState, namespace: str | None = None,
+                       istio_namespace: str = L.ISTIO_NAMESPACE) -> InferenceStatus:
+    """Every InferencePool in ``namespace`` (all when None), plus rows for pools that routes name but
+    that do not exist; sorted by namespace and name."""
+    cluster = _Cluster(state, namespace, istio_namespace)
+    references = _references(cluster)
+    rows = []
+    for key, pool in cluster.pools.items():
+        rows.append(_pool_status(cluster, pool, references.pop(key, [])))
+    for key, pool in cluster.old_pools.items():
+        # v1 pools took their routes above; routes naming the old group belong to the old pool
+        routes = references.pop(key, [])
+        rest = [r for r in routes if r.backend_group != OLD_POOL_GROUP]
+        if rest:
+            references[key] = rest
+        rows.append(_pool_status(cluster, pool, [r for r in routes if r.backend_group == OLD_POOL_GROUP]))
+    for (ns, name), routes in references.items():
+        rows.append(_missing_pool(cluster, ns, name, routes))
+    rows.sort(key=lambda p: (p.namespace, p.name, p.group != POOL_GROUP))
+    return InferenceStatus(state.info.cluster, state.serves(K.INFERENCE_POOL), cluster.flag, tuple(rows))
