@@ -430,6 +430,25 @@ def test_chromium_opens_on_a_search_from_the_fragment_and_shows_details_on_click
     assert browser.problems() == []
 
 
+def test_chromium_details_name_the_data_plane_of_a_gateway(browser, demo_page):
+    path, _ = demo_page
+    browser.load(path.as_uri())
+    browser.evaluate("document.getElementById('zoom-fit').click()")
+    box = browser.evaluate("(() => { const r = document.querySelector("
+                           "'[data-id=\"cluster1/Gateway/istio-system/istio-eastwestgateway\"] rect')"
+                           ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+    for kind in ("mousePressed", "mouseReleased"):
+        browser.call("Input.dispatchMouseEvent", session=True, type=kind, x=box[0], y=box[1], button="left",
+                     clickCount=1)
+    assert browser.evaluate("document.querySelector('#details h2').textContent") == "Gateway istio-eastwestgateway"
+    rows = browser.evaluate("Array.from(document.querySelectorAll('#details table tr'), "
+                            "tr => [tr.querySelector('th').textContent, tr.querySelector('td').textContent])")
+    assert ["data plane", "east-west (Envoy)"] in rows
+    assert not any(name == "dataPlane" for name, _ in rows)  # shown once, in the object's own table
+    assert ["class", "istio-east-west"] in rows
+    assert browser.problems() == []
+
+
 def test_chromium_shows_a_hostile_name_as_text(browser, tmp_path):
     nodes = (Node("c1", "cluster", "Cluster", "c1", "", "c1", "ok"),
              Node(f"c1/Service/ns/{HOSTILE}", "service", "Service", "c1", "ns", HOSTILE, "warning"))

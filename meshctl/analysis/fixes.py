@@ -61,4 +61,6 @@ FIXES: dict[str, str] = {
     "IST0175": "Use a public jwksUri, or list the address range in istiod's BLOCKED_CIDRS_IN_JWKS_URIS.",
     "IST0176": "Upgrade the Gateway API CRDs to the version the message names.",
     "IST0177": "Declare the port with one protocol in every ServiceEntry for the host.",
+    "MSH0201": "Configure agentgateway with Gateway API resources (HTTPRoute, policies of its own controller), or "
+               "move the Gateway to an Envoy class (`istio`) if it needs Istio's policies.",
 }

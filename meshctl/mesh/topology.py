@@ -27,7 +27,9 @@ from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import find_control_plane, name_clusters
 from meshctl.mesh.enrollment import AMBIENT, CONFLICT, FINISHED_PHASES, NONE, namespace_mode
-from meshctl.mesh.status import GATEWAY_ROLES
+from meshctl.mesh.gateways import EAST_WEST as EAST_WEST_ROLE
+from meshctl.mesh.gateways import WAYPOINT as WAYPOINT_ROLE
+from meshctl.mesh.gateways import class_controllers, gateway_data_plane
 
 # Labels and annotations only this module reads (candidates for meshctl.mesh.labels).
 GATEWAY_NAME, SIDECAR_STATUS, POD_TEMPLATE_HASH = L.GATEWAY_NAME, L.SIDECAR_STATUS, L.POD_TEMPLATE_HASH
@@ -286,6 +288,7 @@ class _Cluster:
         self.by_label: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         self.services: dict[tuple[str, str], str] = {}  # (namespace, name) -> node id (or its Gateway's)
         self.gateways: dict[tuple[str, str], str] = {}
+        self.controllers: dict[str, str] = {}  # GatewayClass -> its controller
         self.east_west: list[str] = []
         self.global_services: list[tuple[str, str, str]] = []  # (namespace, name, id)
         self.remote_secrets: list[tuple[str, str]] = []  # (peer cluster, secret name)
@@ -334,6 +337,7 @@ class _Cluster:
         self.network = istio_ns.labels.get(L.NETWORK, "") if istio_ns is not None else ""
         gateways = _list(state, K.GATEWAY)
         gateway_keys = {(g.namespace, g.name) for g in gateways}
+        self.controllers = class_controllers(state) if gateways else {}
         components = {(c.kind, c.namespace, c.name): c for c in find_control_plane(state, self.istio_ns)} \
             if state.serves(K.DEPLOYMENT) and state.serves(K.DAEMON_SET) else {}
         self._cluster_node(components)
@@ -466,8 +470,9 @@ class _Cluster:
 
     def _gateway(self, gw: Resource, folded: tuple[int, int, _PodCounts] | None) -> None:
         gw_class = gw.spec.get("gatewayClassName", "")
-        role = GATEWAY_ROLES.get(gw_class, "gateway")
-        type_ = WAYPOINT if role == "waypoint" else GATEWAY
+        plane = gateway_data_plane(gw, self.controllers)
+        role = plane.role
+        type_ = WAYPOINT if role == WAYPOINT_ROLE else GATEWAY
         conditions = _worst_conditions([gw.status], ("Accepted", "Programmed"))
         addresses = [str(a.get("value")) for a in gw.status.get("addresses") or [] if isinstance(a, dict)]
         health: dict[str, Any] = {"conditions": conditions}
@@ -476,7 +481,7 @@ class _Cluster:
             ready, desired, counts = folded
             health |= {"desired": desired, **counts.health()}
             status = _worse(status, _ready_status(ready, desired, self.runtime))
-        details: dict[str, Any] = {"class": gw_class, "role": role}
+        details: dict[str, Any] = {"class": gw_class, "role": role, "dataPlane": plane.label}
         if type_ == WAYPOINT:
             details["for"] = gw.labels.get(L.WAYPOINT_FOR, "service")
         if gw.labels.get(L.NETWORK):
@@ -486,7 +491,7 @@ class _Cluster:
         nid = self.add(self.id("Gateway", gw.namespace, gw.name), type_, "Gateway", gw.namespace, gw.name, status,
                        health, details)
         self.gateways[(gw.namespace, gw.name)] = nid
-        if role == "east-west":
+        if role == EAST_WEST_ROLE:
             self.east_west.append(nid)
 
     def _service(self, svc: Resource) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from meshctl.mesh.gateways import WAYPOINT
 from meshctl.mesh.status import ClusterStatus
 
 MARKS = {"error": "\u2718", "warning": "\u203c"}
@@ -29,16 +30,19 @@ def _enrolled(s: ClusterStatus) -> str:
     return f"{count}, {captured}/{pods} pods captured ({each})"
 
 
-def _gateways(s: ClusterStatus, roles: tuple[str, ...]) -> str:
+def _gateways(s: ClusterStatus, waypoints: bool) -> list[str]:
+    """One line per Gateway: name, the data plane that serves it, state and addresses, in columns
+    aligned across the cluster's waypoints and other gateways."""
+    width_name = max((len(g.namespace) + 1 + len(g.name) for g in s.gateways), default=0)
+    width_plane = max((len(g.data_plane) for g in s.gateways), default=0)
     shown = []
     for g in s.gateways:
-        if g.role not in roles:
+        if (g.role == WAYPOINT) != waypoints:
             continue
         state = "programmed" if g.programmed == "True" else f"not programmed{' (' + g.reason + ')' if g.reason else ''}"
         address = f" {', '.join(g.addresses)}" if g.addresses else ""
-        prefix = "" if len(roles) == 1 else f"{g.role} "
-        shown.append(f"{prefix}{g.namespace}/{g.name} {state}{address}")
-    return "; ".join(shown) or "none"
+        shown.append(f"{g.namespace + '/' + g.name:<{width_name}}  {g.data_plane:<{width_plane}}  {state}{address}")
+    return shown or ["none"]
 
 
 def render_status(statuses: Sequence[ClusterStatus]) -> str:
@@ -53,12 +57,14 @@ def render_status(statuses: Sequence[ClusterStatus]) -> str:
             ("revision tags", tags),
             ("ztunnel", coverage),
             ("enrolled", _enrolled(s)),
-            ("waypoints", _gateways(s, ("waypoint",))),
-            ("gateways", _gateways(s, ("ingress", "east-west", "agentgateway"))),
+            ("waypoints", _gateways(s, waypoints=True)),
+            ("gateways", _gateways(s, waypoints=False)),
             ("remote clusters", ", ".join(s.remote_clusters) or "none"),
         ]
         lines = [f"cluster {s.cluster}" + (f" ({where})" if where else "")]
-        lines += [f"  {label:<16}{value}" for label, value in rows]
+        for label, value in rows:  # a list of values takes a line each, under the first
+            values = value if isinstance(value, list) else [value]
+            lines += [f"  {label if i == 0 else '':<16}{v}" for i, v in enumerate(values)]
         if s.problems:
             lines.append(f"  problems ({len(s.problems)})")
             for p in s.problems:

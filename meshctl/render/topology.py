@@ -137,8 +137,10 @@ def summary(node: Node, topo_edges: Sequence[Edge] = ()) -> list[str]:
         revision = f" ({d['revision']})" if d.get("revision") and d["revision"] != "default" else ""
         return [f"{d.get('component')}{version}{revision}", *_pods(node)]
     if node.type in ("gateway", "waypoint"):
-        lead = f"waypoint for {d.get('for')}" if node.type == "waypoint" else f"{d.get('role')} ({d.get('class')})"
-        return [lead, *_conditions(h), *d.get("addresses", []), *_pods(node)]
+        # the data plane's words carry the role ("Envoy (ingress)"); a waypoint adds the traffic it takes
+        lead = [f"waypoint for {d.get('for')}"] if node.type == "waypoint" else [f"class {d.get('class')}"]
+        lead += [f"data plane {d['dataPlane']}"] if d.get("dataPlane") else []
+        return [*lead, *_conditions(h), *d.get("addresses", []), *_pods(node)]
     if node.type == "route":
         return _conditions(h) or ["no status"]
     if node.type == "inference-pool":
@@ -159,6 +161,14 @@ def summary(node: Node, topo_edges: Sequence[Edge] = ()) -> list[str]:
     if node.type in ("endpoint-picker", "model-server"):
         return [node.type.replace("-", " "), *_pods(node)]
     return _pods(node)
+
+
+def label_lines(node: Node) -> list[str]:
+    """A graph node's label: what it is, its name, the data plane serving a Gateway, and its health."""
+    first = node.type if node.type in ("network", "cluster", "namespace") else node.kind
+    plane = node.details.get("dataPlane")
+    health = short_health(node)
+    return [first, node.name] + ([plane] if plane else []) + ([health] if health else [])
 
 
 def short_health(node: Node) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from meshctl.errors import MeshctlError
-from meshctl.render.topology import Group, edge_note, edge_words, layout, short_health, summary, title
+from meshctl.render.topology import Group, edge_note, edge_words, label_lines, layout, summary, title
 
 if TYPE_CHECKING:
     from meshctl.mesh.topology import Edge, Node, Topology
@@ -70,8 +70,7 @@ def _dot_quote(text: str) -> str:
 
 def _dot_node(n: Node, topo_edges) -> str:
     shape, fill = DOT_SHAPES.get(n.type, ("box", "#ffffff"))
-    first = n.type if n.type in ("network", "cluster", "namespace") else n.kind
-    lines = [first, n.name] + ([short_health(n)] if short_health(n) else [])
+    lines = label_lines(n)
     tooltip = [title(n), *[w for w in summary(n, topo_edges) if w], *[f"{f['code']} {f['origin']}" for f in n.findings]]
     attrs = [f"label={_dot_quote(chr(10).join(lines))}", f"shape={shape}", f'fillcolor="{fill}"',
              f"tooltip={_dot_quote(' · '.join(tooltip))}"]
@@ -160,8 +159,7 @@ def render_mermaid(topo: Topology, group_by: str = "cluster") -> str:
     top, groups = layout(topo, group_by)
 
     def node(n: Node) -> str:
-        first = n.type if n.type in ("network", "cluster", "namespace") else n.kind
-        parts = [first, n.name] + ([short_health(n)] if short_health(n) else [])
+        parts = label_lines(n)
         left, right = MERMAID_SHAPES.get(n.type, ('["', '"]'))
         return f"{ids[n.id]}{left}{'<br/>'.join(_mermaid_text(p) for p in parts)}{right}"
 

@@ -238,6 +238,7 @@
     row(table, "namespace", n.type === "namespace" ? "" : n.namespace);
     row(table, "cluster", n.cluster);
     row(table, "id", n.id);
+    row(table, "data plane", (n.details || {}).dataPlane);  // a Gateway's: Envoy, agentgateway, another controller
     if (p[3].length) {
       html("h3", "Summary", details);
       html("p", p[3].join(" \u00b7 "), details);
@@ -252,7 +253,7 @@
         row(ht, c.type, c.status + (c.reason ? " (" + c.reason + ")" : ""));
       });
     }
-    var keys = Object.keys(n.details || {});
+    var keys = Object.keys(n.details || {}).filter(function (key) { return key !== "dataPlane"; });
     if (keys.length) {
       html("h3", "Details", details);
       var dt = html("table", null, details);
