@@ -15,18 +15,6 @@ app = opt.command_app(
 DryRun = Annotated[bool, typer.Option("--dry-run", help="ask the API server what would change; change nothing.")]
 
 
-def _context_namespace(state) -> str:
-    """kubectl's default: the kubeconfig context's namespace."""
-    return getattr(getattr(state, "conn", None), "namespace", None) or "default"
-
-
-def _read_scope(state, namespace: str | None, all_namespaces: bool) -> str | None:
-    """-A reads every namespace; so do files and snapshots without -n (as analyze does)."""
-    if all_namespaces or (namespace is None and state.info.kind != "live"):
-        return None
-    return namespace or _context_namespace(state)
-
-
 @app.command("status")
 def status(
     namespace: opt.Namespace = None,
@@ -49,6 +37,7 @@ def status(
     or a snapshot, every namespace unless -n. Exits 1 when any pool has a problem, 0 otherwise.
     """
     from meshctl.cli.common import check_choice, emit
+    from meshctl.cli.sources import read_scope
     from meshctl.kube.sources import SourceOptions, open_states
     from meshctl.mesh.inference import describe_inference
     from meshctl.render import inference as view
@@ -57,7 +46,7 @@ def status(
         output = None
     states = open_states(SourceOptions(files=files or [], snapshot=snapshot, contexts=contexts or [],
                                        kubeconfig=kubeconfig, namespace=namespace))
-    scopes = [_read_scope(s, namespace, all_namespaces) for s in states]
+    scopes = [read_scope(s, namespace, all_namespaces) for s in states]
     results = [describe_inference(s, scope, istio_namespace) for s, scope in zip(states, scopes)]
     if output:
         from meshctl.render.formats import render_data

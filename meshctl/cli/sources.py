@@ -27,3 +27,16 @@ def states_for_version(
             raise
         warn(f"{err.message}; showing the client version only")
         return []
+
+
+def context_namespace(state) -> str:
+    """kubectl's default: the kubeconfig context's namespace."""
+    return getattr(getattr(state, "conn", None), "namespace", None) or "default"
+
+
+def read_scope(state, namespace: str | None, all_namespaces: bool) -> str | None:
+    """The namespace a namespaced read covers (None: all). -A reads every namespace; so do files and
+    snapshots without -n (as analyze does); live, the context's namespace unless -n."""
+    if all_namespaces or (namespace is None and state.info.kind != "live"):
+        return None
+    return namespace or context_namespace(state)

@@ -37,18 +37,6 @@ def _live(context: str | None, kubeconfig: str | None):
     return open_states(SourceOptions(contexts=[context] if context else [], kubeconfig=kubeconfig), multi=False)[0]
 
 
-def _context_namespace(state) -> str:
-    """kubectl's default: the kubeconfig context's namespace."""
-    return getattr(getattr(state, "conn", None), "namespace", None) or "default"
-
-
-def _read_scope(state, namespace: str | None, all_namespaces: bool) -> str | None:
-    """-A reads every namespace; so do files and snapshots without -n (as analyze does)."""
-    if all_namespaces or (namespace is None and state.info.kind != "live"):
-        return None
-    return namespace or _context_namespace(state)
-
-
 @app.command("generate")
 def generate(
     name: Name = "waypoint",
@@ -92,6 +80,7 @@ def apply(
     unless --overwrite.
     """
     from meshctl.cli.common import emit
+    from meshctl.cli.sources import context_namespace
     from meshctl.kube.apply import writer_for
     from meshctl.mesh import waypoints as wp
     from meshctl.render import waypoints as view
@@ -104,7 +93,7 @@ def apply(
     wp.check_options(name, traffic_type)  # before any cluster is contacted
     state = _live(context, kubeconfig)
     writer = writer_for(state)
-    gateway = wp.waypoint_gateway(name, namespace or _context_namespace(state), traffic_type, revision)
+    gateway = wp.waypoint_gateway(name, namespace or context_namespace(state), traffic_type, revision)
     plan = wp.plan_apply(state, gateway, enroll=enroll_namespace, overwrite=overwrite)
     for text in plan.enroll.warnings if plan.enroll else ():
         warn(text)
@@ -119,6 +108,7 @@ def apply(
 
 def _show(conditions: bool, namespace, all_namespaces, output, contexts, kubeconfig, files, snapshot) -> None:
     from meshctl.cli.common import check_choice, emit
+    from meshctl.cli.sources import read_scope
     from meshctl.kube.sources import SourceOptions, open_states
     from meshctl.mesh.waypoints import find_waypoints
     from meshctl.render import waypoints as view
@@ -126,7 +116,7 @@ def _show(conditions: bool, namespace, all_namespaces, output, contexts, kubecon
     check_choice("--output", output, ("json", "yaml"))
     states = open_states(SourceOptions(files=files or [], snapshot=snapshot, contexts=contexts or [],
                                        kubeconfig=kubeconfig, namespace=namespace))
-    found = [w for s in states for w in find_waypoints(s, _read_scope(s, namespace, all_namespaces))]
+    found = [w for s in states for w in find_waypoints(s, read_scope(s, namespace, all_namespaces))]
     if output:
         from meshctl.render.formats import render_data
 
@@ -192,6 +182,7 @@ def delete(
     --revision deletes all of one revision. Only Gateways of class istio-waypoint are deleted; a name that does not exist is reported.
     """
     from meshctl.cli.common import emit
+    from meshctl.cli.sources import context_namespace
     from meshctl.errors import UsageError
     from meshctl.kube.apply import writer_for
     from meshctl.mesh.waypoints import delete_waypoints, plan_delete
@@ -203,7 +194,7 @@ def delete(
         raise UsageError("no waypoint to delete was named", hint="name one or more waypoints, or use --all")
     state = _live(context, kubeconfig)
     writer = writer_for(state)
-    ns = namespace or _context_namespace(state)
+    ns = namespace or context_namespace(state)
     plan = plan_delete(state, ns, names or [], everything=all_, revision=revision)
     if not (plan.delete or plan.missing):
         from meshctl.render.console import print_err

@@ -128,6 +128,8 @@ def list_if_served(state: ClusterState, kind: Kind, namespace: str | None = None
 def matches_labels(labels: Mapping[str, str], wanted: Mapping[str, str] | None) -> bool:
     if not wanted:
         return True
+    if not isinstance(labels, Mapping):  # hand-written files can hold anything there
+        return False
     return all(labels.get(k) == v for k, v in wanted.items())
 
 

@@ -47,7 +47,10 @@ def _main_image(workload: Resource, container: str) -> str:
 
 
 def _revision(workload: Resource) -> str:
-    return workload.labels.get(L.REV) or workload.annotations.get(L.REV) or L.DEFAULT_REVISION
+    for where in (workload.labels, workload.annotations):
+        if isinstance(where, dict) and where.get(L.REV):
+            return str(where[L.REV])
+    return L.DEFAULT_REVISION
 
 
 def _deployment_counts(d: Resource) -> tuple[int, int]:
@@ -109,14 +112,18 @@ def resolve_cluster_name(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE
 
 
 def istiod_env_by_revision(state: ClusterState, namespace: str) -> dict[str, dict[str, str]]:
-    """Each istiod revision's literal environment (valueFrom entries left out)."""
+    """Each istiod revision's literal environment (valueFrom entries left out; malformed parts, as
+    hand-written files may hold, skipped)."""
     found: dict[str, dict[str, str]] = {}
     for d in state.list(K.DEPLOYMENT, namespace, labels={"app": L.ISTIOD_APP}):
-        revision = _revision(d)
-        env = found.setdefault(revision, {})
-        for c in d.spec.get("template", {}).get("spec", {}).get("containers") or []:
-            env.update({str(e.get("name")): str(e.get("value")) for e in c.get("env") or []
-                        if isinstance(e, dict) and "value" in e})
+        env = found.setdefault(_revision(d), {})
+        spec = d.spec if isinstance(d.spec, dict) else {}
+        template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+        pod = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+        containers = pod.get("containers") if isinstance(pod.get("containers"), list) else []
+        for c in containers:
+            entries = c.get("env") if isinstance(c, dict) and isinstance(c.get("env"), list) else []
+            env.update({str(e.get("name")): str(e.get("value")) for e in entries if isinstance(e, dict) and "value" in e})
     return found
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource, list_if_served, matches_labels
 from meshctl.mesh import labels as L
+from meshctl.mesh.controlplane import istiod_env_by_revision
 from meshctl.mesh.hosts import fqdn
 from meshctl.mesh.status import pod_ready
 
@@ -249,18 +250,14 @@ def epp_flags(workload: Resource) -> dict[str, str]:
 
 
 def inference_flag(state: ClusterState, istio_namespace: str = L.ISTIO_NAMESPACE) -> str:
-    """``on`` when some istiod Deployment runs with ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true, ``off``
+    """``on`` when some istiod revision runs with ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true, ``off``
     when istiod is there without it, ``unknown`` when no istiod can be seen."""
-    deployments = list_if_served(state, K.DEPLOYMENT, istio_namespace)
-    istiods = [d for d in deployments or [] if _labels(d.metadata.get("labels")).get("app") == L.ISTIOD_APP]
-    if not istiods:
+    if not state.serves(K.DEPLOYMENT):
         return UNKNOWN
-    for d in istiods:
-        for container in template_containers(d):
-            for env in _dicts(container.get("env")):
-                if env.get("name") == L.INFERENCE_ENV and str(env.get("value", "")).lower() == "true":
-                    return ON
-    return OFF
+    envs = istiod_env_by_revision(state, istio_namespace)
+    if not envs:
+        return UNKNOWN
+    return ON if any(env.get(L.INFERENCE_ENV, "").lower() == "true" for env in envs.values()) else OFF
 
 
 # -- indexes, built once per cluster ---------------------------------------------------------------

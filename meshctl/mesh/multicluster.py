@@ -20,7 +20,7 @@ from meshctl.kube import kinds as K
 from meshctl.kube.live import PROBE_TIMEOUT, Probe, redact_url, select_context
 from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
-from meshctl.mesh.controlplane import ISTIOD, find_control_plane, resolve_cluster_name
+from meshctl.mesh.controlplane import ISTIOD, find_control_plane, istiod_env_by_revision, resolve_cluster_name
 from meshctl.mesh.health import FAILURE, OK, SKIPPED, WARNING, Category, Check, CheckResult, run_checks
 from meshctl.mesh.waypoints import PROGRAMMED, conditions
 
@@ -130,22 +130,6 @@ class ClusterIdentity:
     def trusted_root(self) -> str | None:
         """The root to compare across clusters: the one in cacerts, else the one istiod hands out."""
         return self.trust.root or self.trust.distributed_root
-
-
-def _istiod_env(deployment: Resource) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for c in deployment.spec.get("template", {}).get("spec", {}).get("containers") or []:
-        for e in c.get("env") or []:
-            if isinstance(e, dict) and "value" in e:
-                env[str(e.get("name"))] = str(e.get("value"))
-    return env
-
-
-def istiod_env(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> dict[str, dict[str, str]]:
-    """Each istiod Deployment's literal env values, by Deployment name (valueFrom entries left out)."""
-    if not state.serves(K.DEPLOYMENT):
-        return {}
-    return {d.name: _istiod_env(d) for d in state.list(K.DEPLOYMENT, namespace, labels={"app": L.ISTIOD_APP})}
 
 
 def _mesh_config(state: ClusterState, namespace: str) -> dict[str, Any]:
@@ -292,7 +276,7 @@ def describe_identity(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -
     """Everything about one cluster that linking it to others depends on."""
     istiods = [c for c in find_control_plane(state, namespace) if c.component == ISTIOD] \
         if state.serves(K.DEPLOYMENT) else []
-    envs = istiod_env(state, namespace)
+    envs = istiod_env_by_revision(state, namespace) if state.serves(K.DEPLOYMENT) else {}
     multi = None if not envs else any(e.get(L.MULTI_NETWORK_ENV, "").lower() == "true" for e in envs.values())
     mesh = _mesh_config(state, namespace)
     default_config = mesh.get("defaultConfig") if isinstance(mesh.get("defaultConfig"), dict) else {}

@@ -19,11 +19,13 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from meshctl.install import ca
 from meshctl.mesh import labels as L
 from tests.fakekube import FakeKube, write_kubeconfig
 
@@ -348,3 +350,22 @@ def mesh(tmp_path, mesh_ca) -> Callable[..., Mesh]:
 
     with stack:
         yield make
+
+
+# -- CA files made by `meshctl ca generate` (the ca tests) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    """A root and intermediates for c1 and c2, made once (EC P-256)."""
+    out = tmp_path_factory.mktemp("ca")
+    ca.generate(out, ["c1", "c2"], key_type=ca.EC_P256)
+    return out
+
+
+@pytest.fixture(scope="module")
+def other(tmp_path_factory) -> Path:
+    """Another root with an intermediate for c1: what a cluster set up separately holds."""
+    out = tmp_path_factory.mktemp("other")
+    ca.generate(out, ["c1"], key_type=ca.EC_P256)
+    return out

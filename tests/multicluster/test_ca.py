@@ -28,22 +28,6 @@ from meshctl.mesh.multicluster import root_fingerprint
 NOW = dt.datetime.now(dt.timezone.utc)
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory) -> Path:
-    """A root and intermediates for c1 and c2, made once (EC P-256)."""
-    out = tmp_path_factory.mktemp("ca")
-    ca.generate(out, ["c1", "c2"], key_type=ca.EC_P256)
-    return out
-
-
-@pytest.fixture(scope="module")
-def other(tmp_path_factory) -> Path:
-    """Another root with an intermediate for c1: what a cluster set up separately holds."""
-    out = tmp_path_factory.mktemp("other")
-    ca.generate(out, ["c1"], key_type=ca.EC_P256)
-    return out
-
-
 def load(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
 

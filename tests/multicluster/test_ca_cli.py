@@ -23,20 +23,6 @@ from tests.fakekube import FakeKube, write_kubeconfig
 NS = "istio-system"
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("ca")
-    ca.generate(out, ["c1", "c2"], key_type=ca.EC_P256)
-    return out
-
-
-@pytest.fixture(scope="module")
-def other(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("other")
-    ca.generate(out, ["c1"], key_type=ca.EC_P256)
-    return out
-
-
 @pytest.fixture
 def cluster(kube, tmp_path, cli):
     """One fake cluster (context cluster1) and a runner that points meshctl at it."""
