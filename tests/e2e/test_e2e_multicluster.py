@@ -14,12 +14,7 @@ import sys
 
 import pytest
 
-from tests.conftest import UPSTREAM
-
 pytestmark = pytest.mark.e2e
-
-ISTIO = "1.30.3"
-GATEWAY_API = UPSTREAM / "gateway-api-v1.5.1-standard-install.yaml"
 
 
 def meshctl(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -40,10 +35,8 @@ def only_gateway_address_failures(report: list[dict]) -> list[str]:
     return [c["name"] for c in failed if "east-west" not in c["name"]]
 
 
-def test_link_two_kind_clusters(kind_clusters, tmp_path):
-    for needed in (UPSTREAM / f"base-{ISTIO}.tgz", UPSTREAM / f"istiod-{ISTIO}.tgz", GATEWAY_API):
-        if not needed.is_file():
-            pytest.skip(f"{needed.name} not found in {UPSTREAM}")
+def test_link_two_kind_clusters(kind_clusters, istio_release, tmp_path):
+    artifacts = str(istio_release.artifacts)  # shared/data/upstream, or a bundle meshctl pulled (MESHCTL_E2E_DOWNLOAD=1)
     (a, b), names = kind_clusters[:2], ("east", "west")
     kc = ["--kubeconfig", str(a.kubeconfig)]  # the fixture exports both contexts into one file
     ca_dir = tmp_path / "ca"
@@ -53,11 +46,11 @@ def test_link_two_kind_clusters(kind_clusters, tmp_path):
     for cluster, name in zip((a, b), names):
         target = [*kc, "--context", cluster.context]
         subprocess.run(["kubectl", "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context, "apply",
-                        "--server-side", "-f", str(GATEWAY_API)], check=True, capture_output=True, timeout=300)
+                        "--server-side", "-f", str(istio_release.gateway_api)], check=True, capture_output=True, timeout=300)
         # cacerts before istiod starts, so istiod signs with the shared root from the beginning
         trust = meshctl("ca", "install", "-y", "--cluster", name, "--from", str(ca_dir), "--restart", *target)
         assert trust.returncode == 0, trust.stderr
-        installed = meshctl("install", "-y", "--artifacts", str(UPSTREAM), *target,
+        installed = meshctl("install", "-y", "--artifacts", artifacts, *target,
                             "--set", "values.global.meshID=mesh1",
                             "--set", f"values.global.multiCluster.clusterName={name}",
                             "--set", f"values.global.network=net-{name}")
@@ -65,7 +58,7 @@ def test_link_two_kind_clusters(kind_clusters, tmp_path):
 
     servers = [f"--server={c.context}=https://{node_address(c.name)}:6443" for c in (a, b)]
     contexts = ["--context", a.context, "--context", b.context]
-    linked = meshctl("multicluster", "link", "--expose", "-y", "--artifacts", str(UPSTREAM), *servers, *contexts, *kc)
+    linked = meshctl("multicluster", "link", "--expose", "-y", "--artifacts", artifacts, *servers, *contexts, *kc)
     assert "Traceback" not in linked.stderr
     assert "nothing was changed" not in linked.stderr, linked.stderr  # the preflight passed
     for source, peer in (("east", "west"), ("west", "east")):  # each istiod's credentials work on its peer
