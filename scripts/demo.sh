@@ -12,6 +12,9 @@ meshctl status --snapshot "$demo"
 meshctl namespace list --snapshot "$demo"
 meshctl waypoint list --snapshot "$demo"
 meshctl topology --snapshot "$demo" -n bookinfo
+meshctl multicluster status --snapshot "$demo"
+# The demo's inference pool has planted problems too: status lists them and exits 1.
+meshctl inference status --snapshot "$demo" -A || [ $? -eq 1 ]
 # The demo has planted problems, so analyze exits 79 ("issues found"); anything else is a failure.
 meshctl analyze --snapshot "$demo" -A && status=0 || status=$?
 { set +x; } 2>/dev/null

@@ -61,6 +61,50 @@ FIXES: dict[str, str] = {
     "IST0175": "Use a public jwksUri, or list the address range in istiod's BLOCKED_CIDRS_IN_JWKS_URIS.",
     "IST0176": "Upgrade the Gateway API CRDs to the version the message names.",
     "IST0177": "Declare the port with one protocol in every ServiceEntry for the host.",
+    "MSH0001": "Create the waypoint (`meshctl waypoint apply -n <namespace> --name <name>`), or make "
+               "`istio.io/use-waypoint` (and `istio.io/use-waypoint-namespace`) name an existing Gateway of class "
+               "`istio-waypoint`.",
+    "MSH0002": "Label the waypoint Gateway `istio.io/waypoint-for` with the traffic its users send: `service` "
+               "(Services, ServiceEntries), `workload` (pods, WorkloadEntries) or `all` "
+               "(`meshctl waypoint apply --for all`), or point the user at a waypoint of that type.",
+    "MSH0003": "On the waypoint's HBONE listener (port 15008) set `allowedRoutes.namespaces.from: All`, or "
+               "`Selector` with a selector matching the user's namespace; or use a waypoint in that namespace.",
+    "MSH0004": "Add the listener `{name: mesh, port: 15008, protocol: HBONE}` to the Gateway "
+               "(`meshctl waypoint generate` prints the whole shape).",
+    "MSH0005": "Choose one data plane: remove `istio.io/dataplane-mode=ambient`, or stop the injection "
+               "(`sidecar.istio.io/inject: \"false\"` on the pods, or no `istio-injection=enabled` on the "
+               "namespace) and restart the pods.",
+    "MSH0101": "Create the InferencePool (`meshctl inference scaffold` writes one), or correct the backendRef's "
+               "`name` and `namespace`.",
+    "MSH0102": "Set the backendRef's `group: inference.networking.k8s.io`, and serve the pool as "
+               "`inference.networking.k8s.io/v1`.",
+    "MSH0103": "Create a ReferenceGrant in the pool's namespace from `HTTPRoute` in the route's namespace to "
+               "`InferencePool` (group `inference.networking.k8s.io`), or move the route next to the pool.",
+    "MSH0104": "Send the traffic to the InferencePool through an HTTPRoute, or point the GRPCRoute at a Service.",
+    "MSH0105": "Attach the route to a Gateway of class `istio` (a `parentRefs` entry of kind Gateway), not to a "
+               "waypoint or a Service.",
+    "MSH0106": "Give each InferencePool a rule of its own (matched on a header or path), or serve the models "
+               "from one pool.",
+    "MSH0107": "Set `timeouts.request` on the rule to the longest generation you accept (e.g. `300s`; `0s` "
+               "turns the limit off explicitly).",
+    "MSH0108": "Recreate the pool as `inference.networking.k8s.io/v1` (`selector.matchLabels`, `targetPorts`, "
+               "`endpointPickerRef`) and point the routes and the endpoint picker's `--pool-group` at that group.",
+    "MSH0109": "Set `spec.targetPorts[].number` to the port the model server listens on, or declare that port "
+               "in the model server container's `ports`.",
+    "MSH0110": "Set `spec.endpointPickerRef` to the endpoint picker's Service (`group: \"\"`, `kind: Service`, "
+               "`name`, `port.number`); `meshctl inference scaffold` writes a complete set.",
+    "MSH0111": "Create the endpoint picker's Service, or correct `endpointPickerRef.name`.",
+    "MSH0112": "Make the endpoint picker's Service a ClusterIP Service selecting the picker's pods.",
+    "MSH0113": "Set `endpointPickerRef.port.number` to a port of the endpoint picker's Service (its gRPC port, "
+               "9002 by default), not a container port.",
+    "MSH0114": "Run the picker with `--pool-name <pool> --pool-namespace <namespace> --pool-group "
+               "inference.networking.k8s.io`, or point the pool's `endpointPickerRef` at the picker that serves it.",
+    "MSH0115": "Apply a DestinationRule for the picker's host with `trafficPolicy.tls.mode: SIMPLE` and "
+               "`insecureSkipVerify: true` (or `caCertificates` for its CA); `meshctl inference scaffold` writes one.",
+    "MSH0116": "Set `tls.mode: SIMPLE` (with `insecureSkipVerify: true`, or `caCertificates`) for the endpoint "
+               "picker's host and port in the DestinationRule.",
+    "MSH0117": "Make `spec.poolRef` name an existing InferencePool in the objective's namespace (`group: "
+               "inference.networking.k8s.io`), or create the pool.",
     "MSH0201": "Configure agentgateway with Gateway API resources (HTTPRoute, policies of its own controller), or "
                "move the Gateway to an Envoy class (`istio`) if it needs Istio's policies.",
 }

@@ -11,14 +11,19 @@ reference shows up as a pool row with problems, whether or not something exists 
 
 Manifests (``-f``) rarely carry status, Pods or EndpointSlices: from files, what they do not hold is
 "unknown" rather than "none", so plain manifests are not reported as broken.
+
+The checks are small functions over an ``InferenceIndex`` (``pool_backend_refs``, ``picker_issues``,
+``epp_flag_mismatches``, ``picker_tls``, ``undeclared_target_ports``...): ``inference status`` words what
+they find as problems, and meshctl's ``inference.*`` analyzers report the configuration ones under codes.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from meshctl.kube import kinds as K
@@ -198,9 +203,7 @@ def pool_selector(pool: Resource) -> dict[str, str]:
 
 
 def pool_target_ports(pool: Resource) -> tuple[int, ...]:
-    ports = [_int(p.get("number")) for p in _dicts(_spec(pool).get("targetPorts"))]
-    old = _int(_spec(pool).get("targetPortNumber"))  # v1alpha2
-    return tuple(p for p in ports + [old] if p is not None)
+    return tuple(port for _, port in target_port_fields(pool))
 
 
 def _str(value: Any, default: str = "") -> str:
@@ -234,12 +237,15 @@ def container_ports(containers: Iterable[dict]) -> set[int]:
             if p is not None}
 
 
+def _container_args(container: dict) -> list[str]:
+    return [str(a) for key in ("command", "args") if isinstance(container.get(key), list) for a in container[key]]
+
+
 def epp_flags(workload: Resource) -> dict[str, str]:
     """``--pool-name``, ``--pool-namespace``, ``--pool-group`` from a workload's container args."""
     flags: dict[str, str] = {}
     for container in template_containers(workload):
-        args = [str(a) for key in ("command", "args") if isinstance(container.get(key), list)
-                for a in container[key]]
+        args = _container_args(container)
         for i, arg in enumerate(args):
             m = EPP_FLAG.match(arg)
             if not m:
@@ -279,55 +285,112 @@ class _LabelIndex:
         return [res for res, labels in candidates if matches_labels(labels, selector)]
 
 
-class _Cluster:
-    """Everything ``describe_inference`` reads, listed once and indexed."""
+# What an index reads a kind through: the objects (in ``namespace``; every namespace when None), or None
+# when the source cannot say (kind not served or not captured).
+Reader = Callable[[K.Kind, "str | None"], "list[Resource] | None"]
 
-    def __init__(self, state: ClusterState, namespace: str | None, istio_namespace: str) -> None:
-        self.state = state
-        self.scope = namespace
-        # manifests carry no status, pods or endpoints: absent there means unknown, not none
-        self.runtime = state.info.kind != "files"
-        self.pools = {(p.namespace, p.name): p for p in list_if_served(state, K.INFERENCE_POOL, namespace) or []}
-        self.old_pools = {(p.namespace, p.name): p
-                          for p in list_if_served(state, K.INFERENCE_POOL_X, namespace) or []}
-        self.routes = list_if_served(state, K.HTTP_ROUTE)  # every namespace: routes may point across
-        gateways = list_if_served(state, K.GATEWAY)
-        self.gateways = None if gateways is None else {(g.namespace, g.name): g for g in gateways}
-        self.grants: dict[str, list[Resource]] = defaultdict(list)
-        for grant in list_if_served(state, K.REFERENCE_GRANT) or []:
-            self.grants[grant.namespace].append(grant)
-        services = self._observed(K.SERVICE, namespace)
-        self.services = None if services is None else {(s.namespace, s.name): s for s in services}
-        slices = self._observed(K.ENDPOINT_SLICE, namespace)
-        self.ready_addresses: dict[tuple[str, str], set[str]] | None = None
-        if slices is not None:
-            self.ready_addresses = defaultdict(set)
-            for piece in slices:
-                owner = _labels(piece.metadata.get("labels")).get(L.SERVICE_NAME_LABEL)
-                for endpoint in _dicts(piece.raw.get("endpoints")):
-                    if _mapping(endpoint.get("conditions")).get("ready") is not False \
-                            and isinstance(endpoint.get("addresses"), list):
-                        self.ready_addresses[(piece.namespace, owner or "")].update(
-                            str(a) for a in endpoint.get("addresses") or [] if isinstance(a, str))
-        pods = self._observed(K.POD, namespace)
-        self.pods = None if pods is None else _LabelIndex((p, _labels(p.metadata.get("labels"))) for p in pods)
-        workloads = [w for kind in (K.DEPLOYMENT, K.STATEFUL_SET) for w in list_if_served(state, kind, namespace) or []]
-        self.templates = _LabelIndex((w, template_labels(w)) for w in workloads)
-        self.rules: dict[str, list[Resource]] = defaultdict(list)  # DestinationRules by host they name
-        self.wildcard_rules: dict[str, list[Resource]] = defaultdict(list)  # by suffix after '*'
-        rules = list_if_served(state, K.DESTINATION_RULE)
-        self.rules_known = rules is not None
+
+class InferenceIndex:
+    """Everything the inference checks read, listed once per kind (on first use) and indexed.
+
+    ``inference status`` builds one per cluster from its state; the ``inference.*`` analyzers build one
+    per analysis from the analyzer context, so both find the same problems in the same objects.
+    ``complete`` says whether an absent object is absent (a cluster or snapshot) or merely not in the
+    source (manifests rarely carry Services, Pods or EndpointSlices).
+    """
+
+    def __init__(self, read: Reader, *, complete: bool, scope: str | None = None, flag: str = UNKNOWN,
+                 cluster: str = "") -> None:
+        self._read = read
+        self.complete = complete
+        self.scope = scope  # namespace of the pools looked at (None: all)
+        self.flag = flag  # the inference switch on istiod (inference_flag)
+        self.cluster = cluster
+
+    @classmethod
+    def of_state(cls, state: ClusterState, namespace: str | None = None,
+                 istio_namespace: str = L.ISTIO_NAMESPACE) -> "InferenceIndex":
+        return cls(lambda kind, ns: list_if_served(state, kind, ns), complete=state.info.kind != "files",
+                   scope=namespace, flag=inference_flag(state, istio_namespace), cluster=state.info.cluster)
+
+    @cached_property
+    def pools(self) -> dict[tuple[str, str], Resource]:
+        return {(p.namespace, p.name): p for p in self._read(K.INFERENCE_POOL, self.scope) or []}
+
+    @cached_property
+    def old_pools(self) -> dict[tuple[str, str], Resource]:
+        return {(p.namespace, p.name): p for p in self._read(K.INFERENCE_POOL_X, self.scope) or []}
+
+    @cached_property
+    def routes(self) -> list[Resource] | None:
+        return self._read(K.HTTP_ROUTE, None)  # every namespace: routes may point across
+
+    @cached_property
+    def gateways(self) -> dict[tuple[str, str], Resource] | None:
+        gateways = self._read(K.GATEWAY, None)
+        return None if gateways is None else {(g.namespace, g.name): g for g in gateways}
+
+    @cached_property
+    def grants(self) -> dict[str, list[Resource]]:
+        grants: dict[str, list[Resource]] = defaultdict(list)
+        for grant in self._read(K.REFERENCE_GRANT, None) or []:
+            grants[grant.namespace].append(grant)
+        return grants
+
+    @cached_property
+    def services(self) -> dict[tuple[str, str], Resource] | None:
+        services = self._observed(K.SERVICE)
+        return None if services is None else {(s.namespace, s.name): s for s in services}
+
+    @cached_property
+    def ready_addresses(self) -> dict[tuple[str, str], set[str]] | None:
+        """Ready endpoint addresses by (namespace, Service name); None when EndpointSlices are unknown."""
+        slices = self._observed(K.ENDPOINT_SLICE)
+        if slices is None:
+            return None
+        ready: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for piece in slices:
+            owner = _labels(piece.metadata.get("labels")).get(L.SERVICE_NAME_LABEL)
+            for endpoint in _dicts(piece.raw.get("endpoints")):
+                if _mapping(endpoint.get("conditions")).get("ready") is not False \
+                        and isinstance(endpoint.get("addresses"), list):
+                    ready[(piece.namespace, owner or "")].update(
+                        str(a) for a in endpoint.get("addresses") or [] if isinstance(a, str))
+        return ready
+
+    @cached_property
+    def pods(self) -> "_LabelIndex | None":
+        pods = self._observed(K.POD)
+        return None if pods is None else _LabelIndex((p, _labels(p.metadata.get("labels"))) for p in pods)
+
+    @cached_property
+    def templates(self) -> _LabelIndex:
+        """Deployments and StatefulSets by the labels of their pod templates."""
+        workloads = [w for kind in (K.DEPLOYMENT, K.STATEFUL_SET) for w in self._read(kind, self.scope) or []]
+        return _LabelIndex((w, template_labels(w)) for w in workloads)
+
+    @cached_property
+    def _rules(self) -> tuple[dict[str, list[Resource]], dict[str, list[Resource]], bool]:
+        """DestinationRules by the host they name, those with wildcard hosts by the suffix after '*', and
+        whether DestinationRules are known at all."""
+        by_host: dict[str, list[Resource]] = defaultdict(list)
+        by_suffix: dict[str, list[Resource]] = defaultdict(list)
+        rules = self._read(K.DESTINATION_RULE, None)
         for rule in rules or []:
             host = fqdn(str(_spec(rule).get("host") or ""), rule.namespace)
             if host.startswith("*"):
-                self.wildcard_rules[host[1:]].append(rule)
+                by_suffix[host[1:]].append(rule)
             else:
-                self.rules[host].append(rule)
-        self.flag = inference_flag(state, istio_namespace)
+                by_host[host].append(rule)
+        return by_host, by_suffix, rules is not None
 
-    def _observed(self, kind: K.Kind, namespace: str | None) -> list[Resource] | None:
-        items = list_if_served(self.state, kind, namespace)
-        if items is not None and not items and not self.runtime:
+    @property
+    def rules_known(self) -> bool:
+        return self._rules[2]
+
+    def _observed(self, kind: K.Kind) -> list[Resource] | None:
+        items = self._read(kind, self.scope)
+        if items is not None and not items and not self.complete:
             return None
         return items
 
@@ -340,18 +403,19 @@ class _Cluster:
 
     def rules_for(self, host: str) -> list[Resource]:
         """DestinationRules for a host: by its name, then by wildcards covering it (by suffix, no scan)."""
-        found = list(self.rules.get(host, []))
+        by_host, by_suffix, _ = self._rules
+        found = list(by_host.get(host, []))
         for i, ch in enumerate(host):
             if ch == ".":
-                found += self.wildcard_rules.get(host[i:], [])
-        return found + self.wildcard_rules.get("", [])
+                found += by_suffix.get(host[i:], [])
+        return found + by_suffix.get("", [])
 
     def granted(self, route: Resource, group: str, pool_namespace: str, pool_name: str) -> bool:
         """Gateway API's rule: a reference into another namespace needs a ReferenceGrant there."""
         if route.namespace == pool_namespace:
             return True
         for grant in self.grants.get(pool_namespace, []):
-            allowed_from = any(f.get("group") == K.GATEWAY_API and f.get("kind") == "HTTPRoute"
+            allowed_from = any(f.get("group") == K.GATEWAY_API and f.get("kind") == route.kind.kind
                                and f.get("namespace") == route.namespace for f in _dicts(_spec(grant).get("from")))
             allowed_to = any((t.get("group") or "") == group and t.get("kind") == POOL_KIND
                              and (not t.get("name") or t.get("name") == pool_name)
@@ -360,11 +424,44 @@ class _Cluster:
                 return True
         return False
 
+    def pool(self, namespace: str, name: str, group: str = POOL_GROUP) -> Resource | None:
+        """The InferencePool a reference with ``group`` names (None: no such pool, or an unknown group)."""
+        pools = self.pools if group == POOL_GROUP else self.old_pools if group == OLD_POOL_GROUP else {}
+        return pools.get((namespace, name))
+
 
 # -- reading -------------------------------------------------------------------------------------------
 
 
-def _route_parents(cluster: _Cluster, route: Resource) -> tuple[ParentStatus, ...]:
+@dataclass(frozen=True)
+class BackendRef:
+    """One backendRef of kind InferencePool in a route: where it is and what it names."""
+
+    rule: int  # index in spec.rules
+    index: int  # index in the rule's backendRefs
+    namespace: str
+    name: str
+    group: str  # as written ("" when left out)
+    request_timeout: str  # the rule's timeouts.request ("" when none)
+
+    @property
+    def path(self) -> str:
+        return f"spec.rules[{self.rule}].backendRefs[{self.index}]"
+
+
+def pool_backend_refs(route: Resource) -> list[BackendRef]:
+    """Every backendRef of kind InferencePool (with a name) in an HTTPRoute or GRPCRoute, in order."""
+    found = []
+    for i, rule in enumerate(_dicts(_spec(route).get("rules"))):
+        for j, ref in enumerate(_dicts(rule.get("backendRefs"))):
+            if ref.get("kind") != POOL_KIND or not ref.get("name"):
+                continue
+            found.append(BackendRef(i, j, str(ref.get("namespace") or route.namespace), str(ref["name"]),
+                                    str(ref.get("group") or ""), _request_timeout(rule)))
+    return found
+
+
+def route_parents(index: InferenceIndex, route: Resource) -> tuple[ParentStatus, ...]:
     """Each parentRef of the route, with what the status reports for it."""
     reported: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for entry in _dicts(_status(route).get("parents")):
@@ -377,20 +474,31 @@ def _route_parents(cluster: _Cluster, route: Resource) -> tuple[ParentStatus, ..
             continue
         kind = str(ref.get("kind") or "Gateway")
         namespace, name = str(ref.get("namespace") or route.namespace), str(ref["name"])
-        gateway_class = cluster.gateway_class(namespace, name) if kind == "Gateway" else ""
+        gateway_class = index.gateway_class(namespace, name) if kind == "Gateway" else ""
         conditions = _conditions(reported.get((kind, namespace, name), []), route.metadata.get("generation"),
                                  ROUTE_CONDITIONS)
         parents.append(ParentStatus(kind, namespace, name, gateway_class, conditions))
     return tuple(parents)
 
 
-def _pool_parents(cluster: _Cluster, pool: Resource) -> tuple[ParentStatus, ...]:
+def is_waypoint_parent(parent: ParentStatus) -> bool:
+    """A mesh parent (a Service, so its waypoint) or a waypoint Gateway: Istio wires InferencePools into
+    neither, only into Gateways of class istio."""
+    return parent.kind == "Service" or parent.gateway_class == L.CLASS_WAYPOINT
+
+
+def istio_gateway_namespaces(parents: Iterable[ParentStatus]) -> set[str]:
+    """Namespaces of the istio-class Gateways among ``parents`` (whose gateways call the endpoint picker)."""
+    return {p.namespace for p in parents if p.gateway_class == L.CLASS_ISTIO}
+
+
+def _pool_parents(index: InferenceIndex, pool: Resource) -> tuple[ParentStatus, ...]:
     parents = []
     for entry in _dicts(_status(pool).get("parents")):
         ref = _mapping(entry.get("parentRef"))
         kind = str(ref.get("kind") or "Gateway")
         namespace, name = str(ref.get("namespace") or pool.namespace), str(ref.get("name") or "")
-        gateway_class = cluster.gateway_class(namespace, name) if kind == "Gateway" else ""
+        gateway_class = index.gateway_class(namespace, name) if kind == "Gateway" else ""
         parents.append(ParentStatus(kind, namespace, name, gateway_class,
                                     _conditions([entry], pool.metadata.get("generation"), POOL_CONDITIONS)))
     return tuple(parents)
@@ -400,45 +508,40 @@ def _request_timeout(rule: dict) -> str:
     return str(_mapping(rule.get("timeouts")).get("request") or "")
 
 
-def _references(cluster: _Cluster) -> dict[tuple[str, str], list[RouteInfo]]:
+def _references(index: InferenceIndex) -> dict[tuple[str, str], list[RouteInfo]]:
     """Every HTTPRoute backendRef of kind InferencePool, by the (namespace, name) it names."""
     found: dict[tuple[str, str], list[RouteInfo]] = defaultdict(list)
-    for route in cluster.routes or []:
+    for route in index.routes or []:
         parents = None
         seen: set[tuple[str, str, str]] = set()
-        for rule in _dicts(_spec(route).get("rules")):
-            for ref in _dicts(rule.get("backendRefs")):
-                if ref.get("kind") != POOL_KIND or not ref.get("name"):
-                    continue
-                namespace, name, group = str(ref.get("namespace") or route.namespace), str(ref["name"]), \
-                    str(ref.get("group") or "")
-                if (namespace, name, group) in seen or not cluster.in_scope(namespace):
-                    continue
-                seen.add((namespace, name, group))
-                parents = parents if parents is not None else _route_parents(cluster, route)
-                found[(namespace, name)].append(RouteInfo(
-                    route.namespace, route.name, group, cluster.granted(route, group, namespace, name),
-                    _request_timeout(rule), parents))
+        for ref in pool_backend_refs(route):
+            if (ref.namespace, ref.name, ref.group) in seen or not index.in_scope(ref.namespace):
+                continue
+            seen.add((ref.namespace, ref.name, ref.group))
+            parents = parents if parents is not None else route_parents(index, route)
+            found[(ref.namespace, ref.name)].append(RouteInfo(
+                route.namespace, route.name, ref.group, index.granted(route, ref.group, ref.namespace, ref.name),
+                ref.request_timeout, parents))
     return found
 
 
-def _endpoint_picker(cluster: _Cluster, pool: Resource) -> tuple[EndpointPicker | None, list[Resource]]:
+def endpoint_picker(index: InferenceIndex, pool: Resource) -> tuple[EndpointPicker | None, list[Resource]]:
     """The pool's endpoint picker, and the Deployments running it (those its Service selects)."""
     ref = pool_picker_ref(pool)
     if ref is None:
         return None, []
     name, port = ref["name"], ref["port"]
-    service = None if cluster.services is None else cluster.services.get((pool.namespace, name))
-    found = None if cluster.services is None else service is not None
+    service = None if index.services is None else index.services.get((pool.namespace, name))
+    found = None if index.services is None else service is not None
     ports = tuple(p for p in (_int(x.get("port")) for x in _dicts(_spec(service).get("ports"))) if p is not None) \
         if service else ()
     ready = None
-    if cluster.ready_addresses is not None and service is not None:
-        ready = len(cluster.ready_addresses.get((pool.namespace, name), ()))
+    if service is not None and index.ready_addresses is not None:
+        ready = len(index.ready_addresses.get((pool.namespace, name), ()))
     deployments: list[Resource] = []
     if service is not None:
         selector = _labels(_spec(service).get("selector"))
-        deployments = sorted((w for w in cluster.templates.select(pool.namespace, selector) if w.kind is K.DEPLOYMENT),
+        deployments = sorted((w for w in index.templates.select(pool.namespace, selector) if w.kind is K.DEPLOYMENT),
                              key=lambda w: w.name)
     host = fqdn(name, pool.namespace)
     picker = EndpointPicker(ref["kind"], name, port, ref["failureMode"], found, ports, ready,
@@ -446,37 +549,133 @@ def _endpoint_picker(cluster: _Cluster, pool: Resource) -> tuple[EndpointPicker 
     return picker, deployments
 
 
-def _tls_rule(cluster: _Cluster, picker: EndpointPicker, gateway_namespaces: set[str]) -> tuple[str, list[Problem]]:
+# What can be wrong with a pool's endpoint picker (picker_issues): inference status words each as a
+# problem, the analyzers report each under a code of its own.
+NO_PICKER = "no-picker"  # no endpointPickerRef at all
+PICKER_NOT_SERVICE = "not-service"  # it names another kind than Service
+PICKER_NO_PORT = "no-port"  # no port.number
+PICKER_MISSING = "missing"  # the Service does not exist
+PICKER_EXTERNAL_NAME = "external-name"  # the Service is of type ExternalName
+PICKER_PORT_UNKNOWN = "port-unknown"  # port.number is not a port of the Service
+PICKER_NOT_READY = "not-ready"  # the Service has no ready endpoints
+
+
+def picker_issues(index: InferenceIndex, pool: Resource, picker: EndpointPicker | None) -> list[str]:
+    """What is wrong with the pool's endpoint picker, in the order to tell it (see the constants above).
+
+    Without a ref, or with one to another kind, nothing further is checked; nor past a missing Service."""
+    if picker is None or not picker.service:
+        return [NO_PICKER]
+    if picker.kind != "Service":
+        return [PICKER_NOT_SERVICE]
+    issues = []
+    if picker.port is None:
+        issues.append(PICKER_NO_PORT)
+    if picker.service_found is False:
+        return issues + [PICKER_MISSING]
+    service = (index.services or {}).get((pool.namespace, picker.service))
+    if service is not None and _spec(service).get("type") == "ExternalName":
+        issues.append(PICKER_EXTERNAL_NAME)
+    if picker.service_found and picker.port is not None and picker.port not in picker.service_ports:
+        issues.append(PICKER_PORT_UNKNOWN)
+    if picker.ready_endpoints == 0:
+        issues.append(PICKER_NOT_READY)
+    return issues
+
+
+def epp_flag_mismatches(pool: Resource, flags: Mapping[str, str]) -> list[str]:
+    """The EPP flags (pool-name, pool-namespace, pool-group; as epp_flags reads them) that do not name
+    ``pool``: the EPP serves the one pool its flags name, so name, namespace (default: its own) and API
+    group must all match."""
+    wrong = []
+    if flags.get("pool-name") != pool.name:
+        wrong.append("pool-name")
+    if flags.get("pool-namespace") not in (None, pool.namespace):
+        wrong.append("pool-namespace")
+    if flags.get("pool-group", POOL_GROUP) != pool.kind.group:
+        wrong.append("pool-group")
+    return wrong
+
+
+def epp_container_index(workload: Resource) -> int:
+    """Index of the first container whose command or args carry an EPP pool flag (0 when none does)."""
+    for i, container in enumerate(template_containers(workload)):
+        if any(EPP_FLAG.match(a) for a in _container_args(container)):
+            return i
+    return 0
+
+
+@dataclass(frozen=True)
+class PickerTls:
+    """How Istio's gateways in some namespaces reach the endpoint picker: the DestinationRule that decides
+    (the first with tls.mode SIMPLE, else the first visible one; None when none covers the host)."""
+
+    rule: Resource | None
+    mode: str  # the rule's TLS mode for the picker's port ("" when it sets none)
+    path: str  # where in the rule that TLS setting is
+    # SIMPLE with verification on and no CA given: the picker's (usually self-signed) certificate is
+    # checked against default roots
+    default_roots: bool = False
+
+    @property
+    def simple(self) -> bool:
+        return self.mode == TLS_SIMPLE
+
+
+def picker_tls_applies(index: InferenceIndex, picker: EndpointPicker | None, gateway_namespaces: set[str]) -> bool:
+    """Whether the picker's TLS DestinationRule matters and can be looked for: istio-class gateways (in
+    ``gateway_namespaces``) call the picker (over TLS; without a DestinationRule saying so every request
+    fails), its Service is not known to be missing, and the source tells which DestinationRules exist."""
+    return picker is not None and bool(picker.service) and picker.service_found is not False \
+        and bool(gateway_namespaces) and index.rules_known
+
+
+def picker_tls(index: InferenceIndex, picker: EndpointPicker, gateway_namespaces: set[str]) -> PickerTls:
+    """Istio's gateway calls the EPP over TLS only when a DestinationRule for its host says so."""
+    candidates = [r for r in index.rules_for(picker.host) if _visible(r, gateway_namespaces)]
+    if not candidates:
+        return PickerTls(None, "", "")
+    for rule in candidates:
+        path, tls = _rule_tls(rule, picker.port)
+        if tls.get("mode") == TLS_SIMPLE:
+            default_roots = tls.get("insecureSkipVerify") is not True \
+                and not (tls.get("caCertificates") or tls.get("credentialName"))
+            return PickerTls(rule, TLS_SIMPLE, path, default_roots)
+    rule = candidates[0]
+    path, tls = _rule_tls(rule, picker.port)
+    return PickerTls(rule, str(tls.get("mode") or ""), path)
+
+
+def _tls_rule(index: InferenceIndex, picker: EndpointPicker, gateway_namespaces: set[str]) -> tuple[str, list[Problem]]:
     """The DestinationRule that makes Istio's gateway speak TLS to the EPP ("" when none), and problems."""
-    candidates = [r for r in cluster.rules_for(picker.host) if _visible(r, gateway_namespaces)]
+    tls = picker_tls(index, picker, gateway_namespaces)
     add_rule = (f"apply a DestinationRule for host {picker.host} with trafficPolicy.tls.mode: SIMPLE and "
                 "insecureSkipVerify: true (meshctl inference scaffold writes one)")
-    if not candidates:
+    if tls.rule is None:
         return "", [Problem(ERROR, f"no DestinationRule gives TLS to the endpoint picker {picker.host}, so the "
                                    "istio gateway's ext_proc calls to it fail (HTTP 5xx)", add_rule)]
-    for rule in candidates:
-        tls = _rule_tls(rule, picker.port)
-        if tls.get("mode") == TLS_SIMPLE:
-            problems = []
-            if tls.get("insecureSkipVerify") is not True and not (tls.get("caCertificates") or tls.get("credentialName")):
-                problems.append(Problem(
-                    WARNING, f"DestinationRule {rule.namespace}/{rule.name} checks the endpoint picker's certificate, "
-                             "which is self-signed unless you gave it one",
-                    "set trafficPolicy.tls.insecureSkipVerify: true, or caCertificates for the EPP's CA"))
-            return f"{rule.namespace}/{rule.name}", problems
-    rule = candidates[0]
-    mode = _rule_tls(rule, picker.port).get("mode") or "none"
+    rule = tls.rule
+    if tls.simple:
+        problems = []
+        if tls.default_roots:
+            problems.append(Problem(
+                WARNING, f"DestinationRule {rule.namespace}/{rule.name} checks the endpoint picker's certificate, "
+                         "which is self-signed unless you gave it one",
+                "set trafficPolicy.tls.insecureSkipVerify: true, or caCertificates for the EPP's CA"))
+        return f"{rule.namespace}/{rule.name}", problems
+    mode = tls.mode or "none"
     return "", [Problem(ERROR, f"DestinationRule {rule.namespace}/{rule.name} for {picker.host} sets TLS mode {mode}, "
                                "not SIMPLE, so the istio gateway's ext_proc calls to the endpoint picker fail",
                         f"set trafficPolicy.tls.mode: SIMPLE (and insecureSkipVerify: true) in {rule.name}")]
 
 
-def _rule_tls(rule: Resource, port: int | None) -> dict:
+def _rule_tls(rule: Resource, port: int | None) -> tuple[str, dict]:
+    """The TLS settings a DestinationRule gives ``port`` (the port-level ones first) and their path."""
     policy = _mapping(_spec(rule).get("trafficPolicy"))
-    for setting in _dicts(policy.get("portLevelSettings")):
+    for i, setting in enumerate(_dicts(policy.get("portLevelSettings"))):
         if port is not None and _int(_mapping(setting.get("port")).get("number")) == port and setting.get("tls"):
-            return _mapping(setting.get("tls"))
-    return _mapping(policy.get("tls"))
+            return f"spec.trafficPolicy.portLevelSettings[{i}].tls", _mapping(setting.get("tls"))
+    return "spec.trafficPolicy.tls", _mapping(policy.get("tls"))
 
 
 def _visible(rule: Resource, namespaces: set[str]) -> bool:
@@ -489,54 +688,77 @@ def _visible(rule: Resource, namespaces: set[str]) -> bool:
     return bool(namespaces) and all(ns in scopes for ns in namespaces)
 
 
-def _pods(cluster: _Cluster, namespace: str, selector: dict[str, str]) -> tuple[int | None, int | None, set[int]]:
+def _pods(index: InferenceIndex, namespace: str, selector: dict[str, str]) -> tuple[int | None, int | None, set[int]]:
     """(ready, total, declared container ports) of the pods a selector matches; counts None when pods
     are unknown, and then the ports come from the pod templates of matching workloads."""
-    if cluster.pods is not None:
-        pods = cluster.pods.select(namespace, selector)
+    if index.pods is not None:
+        pods = index.pods.select(namespace, selector)
         ports = container_ports(c for p in pods for c in _dicts(_spec(p).get("containers")))
         return sum(1 for p in pods if pod_ready(p)), len(pods), ports
-    workloads = cluster.templates.select(namespace, selector)
+    workloads = index.templates.select(namespace, selector)
     return None, None, container_ports(c for w in workloads for c in template_containers(w))
 
 
-def _pool_status(cluster: _Cluster, pool: Resource, routes: list[RouteInfo]) -> PoolStatus:
+def declared_ports(index: InferenceIndex, namespace: str, selector: Mapping[str, str]) -> set[int]:
+    """Container ports the model servers of a selector declare: those of the matching pods the source
+    holds, and those of the matching workloads' pod templates (the pods they will run)."""
+    pods = index.pods.select(namespace, selector) if index.pods is not None else []
+    workloads = index.templates.select(namespace, selector)
+    return container_ports([c for p in pods for c in _dicts(_spec(p).get("containers"))]
+                           + [c for w in workloads for c in template_containers(w)])
+
+
+def target_port_fields(pool: Resource) -> list[tuple[str, int]]:
+    """(field path, port) of each target port: v1 ``targetPorts[].number``, v1alpha2 ``targetPortNumber``."""
+    found = [(f"spec.targetPorts[{i}].number", _int(p.get("number")))
+             for i, p in enumerate(_dicts(_spec(pool).get("targetPorts")))]
+    found.append(("spec.targetPortNumber", _int(_spec(pool).get("targetPortNumber"))))
+    return [(path, port) for path, port in found if port is not None]
+
+
+def undeclared_target_ports(pool: Resource, declared: set[int]) -> list[tuple[str, int]]:
+    """Target ports no container declares (none when nothing is declared: then nothing can be told)."""
+    if not declared:
+        return []
+    return [(path, port) for path, port in target_port_fields(pool) if port not in declared]
+
+
+def _pool_status(index: InferenceIndex, pool: Resource, routes: list[RouteInfo]) -> PoolStatus:
     selector = pool_selector(pool)
-    ready, total, declared = _pods(cluster, pool.namespace, selector)
-    picker, epp_deployments = _endpoint_picker(cluster, pool)
-    parents = _pool_parents(cluster, pool)
-    istio_parents = {p.namespace for r in routes for p in r.parents if p.gateway_class == L.CLASS_ISTIO}
+    ready, total, declared = _pods(index, pool.namespace, selector)
+    picker, epp_deployments = endpoint_picker(index, pool)
+    parents = _pool_parents(index, pool)
+    istio_parents = istio_gateway_namespaces(p for r in routes for p in r.parents)
     problems: list[Problem] = []
     if pool.kind is K.INFERENCE_POOL_X:
         problems.append(Problem(ERROR, f"uses the old API {pool.kind.api_version}; Istio 1.28 and later serve only "
                                        f"{K.INFERENCE_POOL.api_version} InferencePools",
                                 f"recreate it as {K.INFERENCE_POOL.api_version} (selector.matchLabels, "
                                 "targetPorts, endpointPickerRef) and point the routes at that group"))
-    problems += _route_problems(cluster, pool, routes)
-    problems += _parent_problems(f"{POOL_KIND} {pool.namespace}/{pool.name}", parents, cluster.runtime and bool(routes))
-    if istio_parents and cluster.flag == OFF:
+    problems += _route_problems(index, pool, routes)
+    problems += _parent_problems(f"{POOL_KIND} {pool.namespace}/{pool.name}", parents, index.complete and bool(routes))
+    if istio_parents and index.flag == OFF:
         problems.append(Problem(ERROR, f"istiod runs without {L.INFERENCE_ENV}=true, so Istio's gateways ignore "
                                        "InferencePool backends (routes report ResolvedRefs=False, InvalidKind)",
                                 "turn it on: meshctl inference enable"))
-    elif istio_parents and not parents and cluster.runtime:
+    elif istio_parents and not parents and index.complete:
         problems.append(Problem(WARNING, "no Gateway has reported status for the pool yet",
                                 "is istiod running with the inference extension on? (meshctl inference enable)"))
-    problems += _picker_problems(cluster, pool, picker) + _epp_args_problems(pool, epp_deployments)
-    # Istio's gateway calls the EPP over TLS; without a DestinationRule saying so, every request fails.
-    if picker is not None and picker.service and picker.service_found is not False and istio_parents \
-            and cluster.rules_known:
-        tls_rule, tls_problems = _tls_rule(cluster, picker, istio_parents)
+    problems += _picker_problems(index, pool, picker) + _epp_args_problems(pool, epp_deployments)
+    if picker_tls_applies(index, picker, istio_parents):
+        assert picker is not None
+        tls_rule, tls_problems = _tls_rule(index, picker, istio_parents)
         picker = replace(picker, tls_rule=tls_rule)
         problems += tls_problems
     problems += _pod_problems(pool, selector, ready, total, declared)
     return PoolStatus(
-        cluster=cluster.state.info.cluster, namespace=pool.namespace, name=pool.name, group=pool.kind.group,
+        cluster=index.cluster, namespace=pool.namespace, name=pool.name, group=pool.kind.group,
         found=True, selector=tuple(sorted(selector.items())), target_ports=pool_target_ports(pool),
         routes=tuple(routes), parents=parents, endpoint_picker=picker, pods_ready=ready, pods_total=total,
         container_ports=tuple(sorted(declared)), problems=_ordered(problems))
 
 
-def _route_problems(cluster: _Cluster, pool: Resource, routes: list[RouteInfo]) -> list[Problem]:
+def _route_problems(index: InferenceIndex, pool: Resource, routes: list[RouteInfo]) -> list[Problem]:
     problems = []
     for route in routes:
         what = f"HTTPRoute {route.ref}"
@@ -548,8 +770,8 @@ def _route_problems(cluster: _Cluster, pool: Resource, routes: list[RouteInfo]) 
             problems.append(Problem(ERROR, f"{what} refers to this pool across namespaces without a ReferenceGrant",
                                     f"create a ReferenceGrant in namespace {pool.namespace} from HTTPRoute in "
                                     f"{route.namespace} to {POOL_KIND} (group {route.backend_group or POOL_GROUP})"))
-        problems += _parent_problems(what, route.parents, cluster.runtime, route_parents=True,
-                                     known=cluster.gateways is not None)
+        problems += _parent_problems(what, route.parents, index.complete, route_parents=True,
+                                     known=index.gateways is not None)
     return problems
 
 
@@ -561,7 +783,7 @@ def _parent_problems(what: str, parents: Iterable[ParentStatus], expect_status: 
     describe = f"kubectl -n {namespace} describe {kind.lower()} {name}"
     problems = []
     for parent in parents:
-        if route_parents and (parent.kind == "Service" or parent.gateway_class == L.CLASS_WAYPOINT):
+        if route_parents and is_waypoint_parent(parent):
             problems.append(Problem(ERROR, f"{what} is attached to waypoint {parent.ref}; Istio serves "
                                            "InferencePools only through Gateways of class istio",
                                     "attach the route to an istio-class Gateway instead"))
@@ -590,56 +812,59 @@ def _parent_problems(what: str, parents: Iterable[ParentStatus], expect_status: 
     return problems
 
 
-def _picker_problems(cluster: _Cluster, pool: Resource, picker: EndpointPicker | None) -> list[Problem]:
+def _picker_problems(index: InferenceIndex, pool: Resource, picker: EndpointPicker | None) -> list[Problem]:
     ns = pool.namespace
-    if picker is None or not picker.service:
-        return [Problem(ERROR, "no endpointPickerRef: Istio needs an endpoint picker to route to the pool",
-                        "add spec.endpointPickerRef naming the EPP Service and port "
-                        "(meshctl inference scaffold writes a whole set)")]
-    epp = f"endpoint picker Service {ns}/{picker.service}"
-    if picker.kind != "Service":
-        return [Problem(ERROR, f"endpointPickerRef names a {picker.kind}, not a Service",
-                        "set endpointPickerRef.kind: Service (group \"\")")]
     problems = []
-    if picker.port is None:
-        problems.append(Problem(ERROR, "endpointPickerRef has no port.number",
-                                "set endpointPickerRef.port.number to the EPP Service's gRPC port (9002)"))
-    if picker.service_found is False:
-        return problems + [Problem(ERROR, f"{epp} does not exist",
-                                   f"create it, or fix endpointPickerRef.name (kubectl -n {ns} get services)")]
-    service = (cluster.services or {}).get((ns, picker.service))
-    if service is not None and _spec(service).get("type") == "ExternalName":
-        problems.append(Problem(ERROR, f"{epp} is of type ExternalName; the gateway needs endpoints to call",
-                                "make it a ClusterIP Service selecting the EPP pods"))
-    if picker.service_found and picker.port is not None and picker.port not in picker.service_ports:
-        have = ", ".join(str(p) for p in picker.service_ports) or "none"
-        problems.append(Problem(ERROR, f"endpointPickerRef port {picker.port} is not a port of {epp} (it has: {have})",
-                                "set endpointPickerRef.port.number to a Service port (not a container port)"))
-    if picker.ready_endpoints == 0:
-        logs = f"deploy/{picker.deployments[0]}" if picker.deployments else "-l <the Service's selector>"
-        problems.append(Problem(ERROR, f"{epp} has no ready endpoints",
-                                f"check the EPP pods: kubectl -n {ns} get pods; kubectl -n {ns} logs {logs}"))
+    for issue in picker_issues(index, pool, picker):
+        if issue == NO_PICKER:
+            problems.append(Problem(ERROR, "no endpointPickerRef: Istio needs an endpoint picker to route to the pool",
+                                    "add spec.endpointPickerRef naming the EPP Service and port "
+                                    "(meshctl inference scaffold writes a whole set)"))
+            continue
+        assert picker is not None
+        epp = f"endpoint picker Service {ns}/{picker.service}"
+        if issue == PICKER_NOT_SERVICE:
+            problems.append(Problem(ERROR, f"endpointPickerRef names a {picker.kind}, not a Service",
+                                    "set endpointPickerRef.kind: Service (group \"\")"))
+        elif issue == PICKER_NO_PORT:
+            problems.append(Problem(ERROR, "endpointPickerRef has no port.number",
+                                    "set endpointPickerRef.port.number to the EPP Service's gRPC port (9002)"))
+        elif issue == PICKER_MISSING:
+            problems.append(Problem(ERROR, f"{epp} does not exist",
+                                    f"create it, or fix endpointPickerRef.name (kubectl -n {ns} get services)"))
+        elif issue == PICKER_EXTERNAL_NAME:
+            problems.append(Problem(ERROR, f"{epp} is of type ExternalName; the gateway needs endpoints to call",
+                                    "make it a ClusterIP Service selecting the EPP pods"))
+        elif issue == PICKER_PORT_UNKNOWN:
+            have = ", ".join(str(p) for p in picker.service_ports) or "none"
+            problems.append(Problem(ERROR, f"endpointPickerRef port {picker.port} is not a port of {epp} "
+                                           f"(it has: {have})",
+                                    "set endpointPickerRef.port.number to a Service port (not a container port)"))
+        elif issue == PICKER_NOT_READY:
+            logs = f"deploy/{picker.deployments[0]}" if picker.deployments else "-l <the Service's selector>"
+            problems.append(Problem(ERROR, f"{epp} has no ready endpoints",
+                                    f"check the EPP pods: kubectl -n {ns} get pods; kubectl -n {ns} logs {logs}"))
     return problems
 
 
 def _epp_args_problems(pool: Resource, deployments: list[Resource]) -> list[Problem]:
-    """The EPP serves the one pool its flags name: name, namespace and API group must all match."""
     problems = []
     for deployment in deployments:
         flags = epp_flags(deployment)
         where = f"endpoint picker Deployment {pool.namespace}/{deployment.name}"
-        if flags.get("pool-name") != pool.name:
-            have = f"--pool-name {flags['pool-name']}" if flags.get("pool-name") else "no --pool-name"
-            problems.append(Problem(ERROR, f"{where} does not serve this pool ({have})",
-                                    f"run it with --pool-name {pool.name} --pool-namespace {pool.namespace}"))
-        if flags.get("pool-namespace") not in (None, pool.namespace):
-            problems.append(Problem(ERROR, f"{where} watches namespace {flags['pool-namespace']} "
-                                           f"(--pool-namespace), not {pool.namespace}",
-                                    f"set --pool-namespace {pool.namespace}"))
-        if flags.get("pool-group", POOL_GROUP) != pool.kind.group:
-            problems.append(Problem(ERROR, f"{where} watches InferencePools of group "
-                                           f"{flags.get('pool-group', POOL_GROUP)}, not {pool.kind.group}",
-                                    f"set --pool-group {pool.kind.group}"))
+        for flag in epp_flag_mismatches(pool, flags):
+            if flag == "pool-name":
+                have = f"--pool-name {flags['pool-name']}" if flags.get("pool-name") else "no --pool-name"
+                problems.append(Problem(ERROR, f"{where} does not serve this pool ({have})",
+                                        f"run it with --pool-name {pool.name} --pool-namespace {pool.namespace}"))
+            elif flag == "pool-namespace":
+                problems.append(Problem(ERROR, f"{where} watches namespace {flags['pool-namespace']} "
+                                               f"(--pool-namespace), not {pool.namespace}",
+                                        f"set --pool-namespace {pool.namespace}"))
+            else:
+                problems.append(Problem(ERROR, f"{where} watches InferencePools of group "
+                                               f"{flags.get('pool-group', POOL_GROUP)}, not {pool.kind.group}",
+                                        f"set --pool-group {pool.kind.group}"))
     return problems
 
 
@@ -657,17 +882,15 @@ def _pod_problems(pool: Resource, selector: dict[str, str], ready: int | None, t
     elif ready == 0:
         problems.append(Problem(ERROR, f"none of the {total} pods selected by {text} is ready",
                                 f"kubectl -n {ns} describe pods -l {text}"))
-    if declared:
-        for port in pool_target_ports(pool):
-            if port not in declared:
-                have = ", ".join(str(p) for p in sorted(declared))
-                problems.append(Problem(ERROR, f"target port {port} is not a container port of the selected pods "
-                                               f"(they declare: {have})",
-                                        "set spec.targetPorts[].number to the port the model server listens on"))
+    for _, port in undeclared_target_ports(pool, declared):
+        have = ", ".join(str(p) for p in sorted(declared))
+        problems.append(Problem(ERROR, f"target port {port} is not a container port of the selected pods "
+                                       f"(they declare: {have})",
+                                "set spec.targetPorts[].number to the port the model server listens on"))
     return problems
 
 
-def _missing_pool(cluster: _Cluster, namespace: str, name: str, routes: list[RouteInfo]) -> PoolStatus:
+def _missing_pool(index: InferenceIndex, namespace: str, name: str, routes: list[RouteInfo]) -> PoolStatus:
     """A row for routes naming a pool that does not exist under any group they use."""
     problems = []
     for route in routes:
@@ -676,16 +899,16 @@ def _missing_pool(cluster: _Cluster, namespace: str, name: str, routes: list[Rou
             problems.append(Problem(ERROR, f"{what} names InferencePool {namespace}/{name} with group "
                                            f"{route.backend_group or '(none)'!r}, and no such pool exists",
                                     f"use group {POOL_GROUP} and create the pool as {K.INFERENCE_POOL.api_version}"))
-        elif (namespace, name) in cluster.old_pools:
+        elif (namespace, name) in index.old_pools:
             problems.append(Problem(ERROR, f"{what} names InferencePool {namespace}/{name}, which exists only "
                                            f"under the old group {OLD_POOL_GROUP}",
                                     f"recreate the pool as {K.INFERENCE_POOL.api_version}"))
         else:
             problems.append(Problem(ERROR, f"{what} names InferencePool {namespace}/{name}, which does not exist",
                                     "create it (meshctl inference scaffold), or fix the backendRef's name"))
-        problems += _parent_problems(what, route.parents, cluster.runtime, route_parents=True,
-                                     known=cluster.gateways is not None)
-    return PoolStatus(cluster=cluster.state.info.cluster, namespace=namespace, name=name, group=POOL_GROUP,
+        problems += _parent_problems(what, route.parents, index.complete, route_parents=True,
+                                     known=index.gateways is not None)
+    return PoolStatus(cluster=index.cluster, namespace=namespace, name=name, group=POOL_GROUP,
                       found=False, selector=(), target_ports=(), routes=tuple(routes), parents=(),
                       endpoint_picker=None, pods_ready=None, pods_total=None, container_ports=(),
                       problems=_ordered(problems))
@@ -701,19 +924,19 @@ def describe_inference(state: ClusterState, namespace: str | None = None,
                        istio_namespace: str = L.ISTIO_NAMESPACE) -> InferenceStatus:
     """Every InferencePool in ``namespace`` (all when None), plus rows for pools that routes name but
     that do not exist; sorted by namespace and name."""
-    cluster = _Cluster(state, namespace, istio_namespace)
-    references = _references(cluster)
+    index = InferenceIndex.of_state(state, namespace, istio_namespace)
+    references = _references(index)
     rows = []
-    for key, pool in cluster.pools.items():
-        rows.append(_pool_status(cluster, pool, references.pop(key, [])))
-    for key, pool in cluster.old_pools.items():
+    for key, pool in index.pools.items():
+        rows.append(_pool_status(index, pool, references.pop(key, [])))
+    for key, pool in index.old_pools.items():
         # v1 pools took their routes above; routes naming the old group belong to the old pool
         routes = references.pop(key, [])
         rest = [r for r in routes if r.backend_group != OLD_POOL_GROUP]
         if rest:
             references[key] = rest
-        rows.append(_pool_status(cluster, pool, [r for r in routes if r.backend_group == OLD_POOL_GROUP]))
+        rows.append(_pool_status(index, pool, [r for r in routes if r.backend_group == OLD_POOL_GROUP]))
     for (ns, name), routes in references.items():
-        rows.append(_missing_pool(cluster, ns, name, routes))
+        rows.append(_missing_pool(index, ns, name, routes))
     rows.sort(key=lambda p: (p.namespace, p.name, p.group != POOL_GROUP))
-    return InferenceStatus(state.info.cluster, state.serves(K.INFERENCE_POOL), cluster.flag, tuple(rows))
+    return InferenceStatus(state.info.cluster, state.serves(K.INFERENCE_POOL), index.flag, tuple(rows))

@@ -9,6 +9,8 @@ REDIRECTION_ENABLED = "enabled"
 USE_WAYPOINT = "istio.io/use-waypoint"
 USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
 WAYPOINT_FOR = "istio.io/waypoint-for"
+# On a waypoint Gateway (or its class): which listener ztunnel sends to, instead of the HBONE one on 15008
+WAYPOINT_INBOUND_BINDING = "ambient.istio.io/waypoint-inbound-binding"
 
 # Revisions and sidecar injection
 REV = "istio.io/rev"
@@ -72,6 +74,9 @@ DEFAULT_CLUSTER_ID = "Kubernetes"  # what istiod calls a cluster that was given 
 
 # Objects Kubernetes and istiod create
 GATEWAY_NAME = "gateway.networking.k8s.io/gateway-name"  # on the Deployment/Service istiod makes per Gateway
+GATEWAY_MANAGED = "gateway.istio.io/managed"  # ... with the controller that made them, as a label value:
+GATEWAY_MANAGED_WAYPOINT = "istio.io-mesh-controller"  # a waypoint's (istiod ignores use-waypoint there)
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # the API server puts it on every Namespace
 SIDECAR_STATUS = "sidecar.istio.io/status"  # set on pods that got an injected sidecar
 POD_TEMPLATE_HASH = "pod-template-hash"  # names a Deployment's ReplicaSet and labels its pods
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # pod-template annotation; changing it rolls the pods
