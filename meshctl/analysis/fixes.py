@@ -107,4 +107,15 @@ FIXES: dict[str, str] = {
                "inference.networking.k8s.io`), or create the pool.",
     "MSH0201": "Configure agentgateway with Gateway API resources (HTTPRoute, policies of its own controller), or "
                "move the Gateway to an Envoy class (`istio`) if it needs Istio's policies.",
+    "MSH0301": "Label the Service `istio.io/global=true` in every cluster that has it (`kubectl -n <namespace> label "
+               "service <name> istio.io/global=true`), or remove the label everywhere to keep it local.",
+    "MSH0303": "Use one waypoint name in every cluster: create the waypoint under the name the other clusters use "
+               "(`meshctl waypoint apply -n <namespace> --name <name> --enroll-namespace --overwrite`), then "
+               "delete the old one.",
+    "MSH0304": "Give each cluster its own name at install (`--set values.global.multiCluster.clusterName=<name>`, "
+               "with the values it was installed with), then link the clusters again.",
+    "MSH0305": "Install every cluster with the same meshID (`--set values.global.meshID=<id>`, with the values it "
+               "was installed with).",
+    "MSH0306": "Recreate the remote secret under the peer's own cluster name (`meshctl multicluster link "
+               "--context A --context B` writes both directions), and delete the misnamed one.",
 }
