@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from meshctl.analysis.messages import MESSAGE_TYPES, Level, Message
 from meshctl.errors import NotCapturedError
@@ -21,6 +21,9 @@ from meshctl.kube.kinds import Kind
 from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
 from meshctl.mesh.hosts import DEFAULT_DOMAIN
+
+if TYPE_CHECKING:
+    from meshctl.mesh.multicluster import ClusterIdentity
 
 
 
@@ -100,6 +103,14 @@ class Context:
     domain: str = DEFAULT_DOMAIN  # the cluster's DNS suffix (istiod's --domain)
 
     # -- reading ----------------------------------------------------------------------------
+
+    @cached_property
+    def identity(self) -> ClusterIdentity:
+        """The cluster's multicluster identity, as ``meshctl multicluster check`` reads it; read once per
+        analysis however many analyzers compare clusters."""
+        from meshctl.mesh.multicluster import describe_identity
+
+        return describe_identity(self.state, self.istio_namespace)
 
     def resources(self, kind: Kind) -> list[Resource]:
         return self._all(kind)

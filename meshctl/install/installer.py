@@ -22,6 +22,7 @@ from meshctl.kube.kinds import REGISTRY, Kind
 from meshctl.kube.state import Resource
 from meshctl.kube.yamlio import dump
 from meshctl.mesh import labels as L
+from meshctl.mesh.status import pod_ready
 
 CREATE, UPDATE, UNCHANGED, PRUNE = "create", "update", "unchanged", "prune"
 
@@ -495,7 +496,7 @@ def explain_not_ready(state: Any, ref: Ref) -> list[str]:
     if not selector:
         return []
     state.forget(K.POD)
-    pods = [p for p in state.list(K.POD, ref.namespace, labels=selector) if not _pod_ready(p.raw)]
+    pods = [p for p in state.list(K.POD, ref.namespace, labels=selector) if not pod_ready(p)]
     if not pods:
         return ["no pods yet: check the scheduler, quotas and the workload's events"]
     lines = []
@@ -508,10 +509,6 @@ def explain_not_ready(state: Any, ref: Ref) -> list[str]:
     if len(pods) > MAX_PODS_EXPLAINED:
         lines.append(f"... and {len(pods) - MAX_PODS_EXPLAINED} more pods not ready")
     return lines
-
-
-def _pod_ready(pod: Mapping[str, Any]) -> bool:
-    return _condition(pod, "Ready") == "True"
 
 
 def _waiting_reasons(pod: Mapping[str, Any]) -> list[str]:

@@ -505,6 +505,17 @@ def preload_client() -> None:
         importlib.import_module(module)
 
 
+def parse_kubeconfig(text: str) -> dict[str, Any] | None:
+    """A kubeconfig text as a dict (None when it is not one); libyaml's parser when PyYAML has it."""
+    import yaml
+
+    try:
+        config = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    return config if isinstance(config, dict) else None
+
+
 def select_context(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The (cluster, user) entries of a kubeconfig's current context, or of its only one ({} when absent)."""
     def named(section: str, name: Any) -> dict[str, Any]:
@@ -543,13 +554,8 @@ def _scrub(text: str, secrets: list[str]) -> str:
 def probe_kubeconfig(text: str, timeout: float = PROBE_TIMEOUT) -> Probe:
     """Ask the API server a kubeconfig names whether its credentials may list pods (one
     SelfSubjectAccessReview). Never raises; no credential reaches the result."""
-    import yaml
-
-    try:
-        config = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        config = None
-    if not isinstance(config, dict):
+    config = parse_kubeconfig(text)
+    if config is None:
         return Probe(True, False, False, False, "its kubeconfig does not parse")
     cluster, user = select_context(config)
     secrets = [str(user.get(k) or "") for k in SECRET_USER_FIELDS]

@@ -17,12 +17,12 @@ import yaml
 
 from meshctl.errors import MeshctlError, NotCapturedError
 from meshctl.kube import kinds as K
-from meshctl.kube.live import PROBE_TIMEOUT, Probe, redact_url, select_context
+from meshctl.kube.live import PROBE_TIMEOUT, Probe, parse_kubeconfig, redact_url, select_context
 from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import ISTIOD, find_control_plane, istiod_env_by_revision, resolve_cluster_name
 from meshctl.mesh.health import FAILURE, OK, SKIPPED, WARNING, Category, Check, CheckResult, run_checks
-from meshctl.mesh.waypoints import PROGRAMMED, conditions
+from meshctl.mesh.waypoints import programmed_condition
 
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s*(.+?)\s*-----END CERTIFICATE-----", re.S)
 
@@ -215,15 +215,6 @@ def read_remote_secret(secret: Resource) -> RemoteSecret:
     return RemoteSecret(secret.namespace, secret.name, cluster, server, auth, problem, managed)
 
 
-def parse_kubeconfig(text: str) -> dict[str, Any] | None:
-    """A kubeconfig text as a dict (None when it is not one); libyaml's parser when PyYAML has it."""
-    try:
-        config = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return None
-    return config if isinstance(config, dict) else None
-
-
 def _kubeconfig_target(config: dict[str, Any]) -> tuple[str, str, str]:
     """(server, auth kind, problem) of a kubeconfig's current (or only) context."""
     cluster, user = select_context(config)
@@ -257,8 +248,7 @@ def find_east_west(state: ClusterState) -> list[EastWestGateway]:
     for gw in list_if_served(state, K.GATEWAY) or []:
         if gw.spec.get("gatewayClassName") != L.CLASS_EAST_WEST:
             continue
-        programmed, reason = next(((c.status, c.reason) for c in conditions(gw) if c.type == PROGRAMMED),
-                                  ("Unknown", ""))
+        programmed, reason = programmed_condition(gw)
         addresses = tuple(str(a.get("value")) for a in gw.status.get("addresses") or []
                           if isinstance(a, dict) and a.get("value"))
         found.append(EastWestGateway(gw.namespace, gw.name, gw.labels.get(L.NETWORK, ""), programmed, reason,

@@ -13,7 +13,7 @@ from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import ISTIOD, ComponentInfo, find_control_plane, istiod_env_by_revision
 from meshctl.mesh.enrollment import AMBIENT, CONFLICT, NamespaceInfo, describe_namespaces
 from meshctl.mesh.gateways import WAYPOINT, class_controllers, env_true, gateway_data_plane, serving_revision
-from meshctl.mesh.waypoints import PROGRAMMED, conditions
+from meshctl.mesh.waypoints import programmed_condition
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,7 @@ def find_gateways(state: ClusterState, tags: dict[str, str] | None = None) -> li
     found = []
     for gw in gateways:
         plane = gateway_data_plane(gw, controllers)
-        # the same reading as `waypoint list`: a condition written for an older spec counts as Unknown
-        programmed, reason = next(((c.status, c.reason) for c in conditions(gw) if c.type == PROGRAMMED),
-                                  ("Unknown", ""))
+        programmed, reason = programmed_condition(gw)  # the same reading as `waypoint list`
         addresses = tuple(str(a.get("value")) for a in gw.status.get("addresses") or [] if isinstance(a, dict))
         found.append(GatewayState(gw.namespace, gw.name, plane.role, str(gw.spec.get("gatewayClassName") or ""),
                                   plane.label, serving_revision(gw, tags or {}) if plane.istio else "",

@@ -30,6 +30,7 @@ from meshctl.mesh.enrollment import AMBIENT, CONFLICT, FINISHED_PHASES, NONE, na
 from meshctl.mesh.gateways import EAST_WEST as EAST_WEST_ROLE
 from meshctl.mesh.gateways import WAYPOINT as WAYPOINT_ROLE
 from meshctl.mesh.gateways import class_controllers, gateway_data_plane
+from meshctl.mesh.status import pod_ready
 
 # Labels and annotations only this module reads (candidates for meshctl.mesh.labels).
 GATEWAY_NAME, SIDECAR_STATUS, POD_TEMPLATE_HASH = L.GATEWAY_NAME, L.SIDECAR_STATUS, L.POD_TEMPLATE_HASH
@@ -233,8 +234,7 @@ class _PodCounts:
 
     def add(self, pod: Resource, ambient_namespace: bool) -> None:
         self.pods += 1
-        if any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in pod.status.get("conditions") or [] if isinstance(c, dict)):
+        if pod_ready(pod):
             self.ready += 1
         mode = pod.labels.get(L.DATAPLANE_MODE)
         if mode != L.DATAPLANE_MODE_NONE and (ambient_namespace or mode == L.DATAPLANE_MODE_AMBIENT):

@@ -90,6 +90,12 @@ def conditions(gateway: Resource) -> tuple[ConditionInfo, ...]:
     )
 
 
+def programmed_condition(gateway: Resource) -> tuple[str, str]:
+    """(status, reason) of a Gateway's Programmed condition; a condition written for an older spec, or
+    none at all, is ("Unknown", ...)."""
+    return next(((c.status, c.reason) for c in conditions(gateway) if c.type == PROGRAMMED), ("Unknown", ""))
+
+
 def waypoint_info(state: ClusterState, gateway: Resource) -> WaypointInfo:
     conds = conditions(gateway)
     programmed = next((c.status for c in conds if c.type == PROGRAMMED), "Unknown")

@@ -9,11 +9,9 @@ import yaml
 
 from meshctl.mesh import labels as L
 from tests.conftest import needs_upstream
-from tests.fakekube import FakeKube, write_kubeconfig
 from tests.inference.conftest import MODEL_SERVER, load_docs
-from tests.install.conftest import write_release_files
+from tests.install.conftest import fake_cluster, istiod_env, write_release_files
 from tests.install.test_features import gateway_api_bundle
-from tests.install.test_install_cli import NODE
 
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
 POOL_CRD = "inferencepools.inference.networking.k8s.io"
@@ -46,21 +44,11 @@ def release(tmp_path, monkeypatch):
 
 @pytest.fixture
 def cluster(tmp_path, cli, release):
-    kube = FakeKube(name="c1", controllers=True)
-    kube.version = dict(kube.version, major="1", minor="33", gitVersion="v1.33.1")
-    with kube:
-        kube.add(NODE)
-        kc = write_kubeconfig(tmp_path / "kc.yaml", [kube])
-
+    with fake_cluster(tmp_path) as (kube, kc):
         def run(*args):
             return cli(*args, "--kubeconfig", str(kc), "--artifacts", str(release))
 
         yield kube, run, str(kc)
-
-
-def istiod_env(kube) -> dict[str, str]:
-    obj = kube.get_object("deployments.apps", "istiod", "istio-system")
-    return {e["name"]: e.get("value") for e in obj["spec"]["template"]["spec"]["containers"][0].get("env") or []}
 
 
 def writes(kube) -> list:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.fakekube import FakeKube, write_kubeconfig
 
 ISTIO_VERSION = "1.30.3"
 TEMPLATE_FILES = ("injection-template.yaml", "gateway-injection-template.yaml", "grpc-simple.yaml",
@@ -54,3 +58,26 @@ def release_files(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("MESHCTL_CACHE_DIR", str(tmp_path / "cache"))
     write_release_files(tmp_path / "release", "1.29.8")
     return write_release_files(tmp_path / "release")
+
+
+NODE = {"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "node-1", "labels": {"kubernetes.io/os": "linux", "kubernetes.io/hostname": "node-1"}},
+        "status": {"nodeInfo": {"operatingSystem": "linux"}, "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+@contextmanager
+def fake_cluster(tmp_path: Path) -> Iterator[tuple[FakeKube, Path]]:
+    """A fake API server an install can go into (Kubernetes 1.33, one Linux node, simulated
+    controllers), and a kubeconfig for it."""
+    kube = FakeKube(name="c1", controllers=True)
+    kube.version = dict(kube.version, major="1", minor="33", gitVersion="v1.33.1")
+    with kube:
+        kube.add(NODE)
+        yield kube, write_kubeconfig(tmp_path / "kc.yaml", [kube])
+
+
+def istiod_env(kube: FakeKube, name: str = "istiod") -> dict[str, str]:
+    """The env of an istiod Deployment as stored in the fake API server."""
+    obj = kube.get_object("deployments.apps", name, "istio-system")
+    [container] = obj["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value") for e in container.get("env") or []}

@@ -14,8 +14,7 @@ from meshctl.errors import MeshctlError
 from meshctl.kube.apply import writer_for
 from meshctl.kube.live import open_live
 from meshctl.mesh import labels as L
-from tests.fakekube import FakeKube, write_kubeconfig
-from tests.install.test_install_cli import NODE
+from tests.install.conftest import fake_cluster, istiod_env
 
 GATEWAY_API = "gateway.networking.k8s.io"
 CRDS = "customresourcedefinitions.apiextensions.k8s.io"
@@ -45,14 +44,9 @@ def gateway_api_bundle(version: str = "v1.5.1") -> list[dict]:
 
 @pytest.fixture
 def cluster(tmp_path, cli, release_files):
-    kube = FakeKube(name="c1", controllers=True)
-    kube.version = dict(kube.version, major="1", minor="33", gitVersion="v1.33.1")
     (release_files / "gateway-api-v1.5.1-standard-install.yaml").write_text(
         "".join(f"---\n{yaml.safe_dump(d)}" for d in gateway_api_bundle()))
-    with kube:
-        kube.add(NODE)
-        kc = write_kubeconfig(tmp_path / "kc.yaml", [kube])
-
+    with fake_cluster(tmp_path) as (kube, kc):
         def run(*args):
             return cli(*args, "--kubeconfig", str(kc), "--artifacts", str(release_files))
 
@@ -61,12 +55,6 @@ def cluster(tmp_path, cli, release_files):
             return state, writer_for(state)
 
         yield kube, run, target, str(release_files)
-
-
-def istiod_env(kube, name="istiod") -> dict[str, str]:
-    obj = kube.get_object("deployments.apps", name, "istio-system")
-    [container] = obj["spec"]["template"]["spec"]["containers"]
-    return {e["name"]: e.get("value") for e in container["env"]}
 
 
 def test_enable_feature_upgrades_a_meshctl_install_once(cluster):

@@ -8,21 +8,12 @@ import json
 import pytest
 
 from meshctl.mesh import labels as L
-from tests.fakekube import FakeKube, write_kubeconfig
-
-NODE = {"apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": "node-1", "labels": {"kubernetes.io/os": "linux", "kubernetes.io/hostname": "node-1"}},
-        "status": {"nodeInfo": {"operatingSystem": "linux"}, "conditions": [{"type": "Ready", "status": "True"}]}}
+from tests.install.conftest import fake_cluster
 
 
 @pytest.fixture
 def cluster(tmp_path, cli, release_files):
-    kube = FakeKube(name="c1", controllers=True)
-    kube.version = dict(kube.version, major="1", minor="33", gitVersion="v1.33.1")
-    with kube:
-        kube.add(NODE)
-        kc = write_kubeconfig(tmp_path / "kc.yaml", [kube])
-
+    with fake_cluster(tmp_path) as (kube, kc):
         def run(*args):
             return cli(*args, "--kubeconfig", str(kc), "--artifacts", str(release_files))
 

@@ -21,7 +21,7 @@ tie for largest, every cluster is, each naming one cluster that differs.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from typing import TypeVar
 
 from meshctl.analysis.analyzers.services import is_global
@@ -31,7 +31,7 @@ from meshctl.analysis.messages import Level, MessageType, register
 from meshctl.kube import kinds as K
 from meshctl.kube.state import Resource
 from meshctl.mesh import labels as L
-from meshctl.mesh.multicluster import ClusterIdentity, describe_identity
+from meshctl.mesh.multicluster import ClusterIdentity
 
 # MSH0302 is left unused: ports that differ are Istio's IST0170.
 NOT_GLOBAL, WAYPOINT_NAME = "MSH0301", "MSH0303"
@@ -77,11 +77,6 @@ def outliers(groups: dict[Hashable, list[Member]]) -> list[tuple[Member, Hashabl
     return found
 
 
-def identities(contexts: Sequence[Context]) -> list[ClusterIdentity]:
-    """Each cluster's multicluster identity, as ``meshctl multicluster check`` reads it."""
-    return [describe_identity(ctx.state, ctx.istio_namespace) for ctx in contexts]
-
-
 class ComparingAnalyzer(MultiClusterAnalyzer):
     """Reads its input kinds through each cluster's context in the per-cluster pass, so the run counts
     them among the objects analyzed (the comparison itself reads them through the read model)."""
@@ -106,7 +101,7 @@ class GlobalServiceAnalyzer(ComparingAnalyzer):
     codes = (NOT_GLOBAL,)
 
     def analyze_clusters(self, contexts: list[Context]) -> None:
-        found = identities(contexts)
+        found = [ctx.identity for ctx in contexts]
         everywhere = sorted({s for identity in found for s in identity.global_services})
         for key in everywhere:
             global_in = [ctx for ctx, identity in zip(contexts, found) if key in identity.global_services]
@@ -133,7 +128,7 @@ class WaypointNameAnalyzer(ComparingAnalyzer):
     codes = (WAYPOINT_NAME,)
 
     def analyze_clusters(self, contexts: list[Context]) -> None:
-        found = identities(contexts)
+        found = [ctx.identity for ctx in contexts]
         uses: dict[str, dict[Hashable, list[Context]]] = {}  # namespace -> waypoint it uses -> clusters
         for ctx, identity in zip(contexts, found):
             for ns in ctx.resources(K.NAMESPACE):
@@ -163,7 +158,7 @@ class ClusterIdentityAnalyzer(ComparingAnalyzer):
     codes = (SAME_NAME, MESH_ID)
 
     def analyze_clusters(self, contexts: list[Context]) -> None:
-        found = identities(contexts)
+        found = [ctx.identity for ctx in contexts]
         by_name: dict[str, list[Context]] = {}
         for ctx, identity in zip(contexts, found):
             if istiods(ctx):  # without istiod the cluster's name is not known
@@ -202,7 +197,7 @@ class RemoteSecretAnalyzer(ComparingAnalyzer):
     codes = (SECRET_NAME,)
 
     def analyze_clusters(self, contexts: list[Context]) -> None:
-        found = identities(contexts)
+        found = [ctx.identity for ctx in contexts]
         if not all(istiods(ctx) for ctx in contexts):
             return  # a cluster without istiod has no name to compare with
         names = [identity.cluster_name or L.DEFAULT_CLUSTER_ID for identity in found]
