@@ -53,3 +53,16 @@ class NotCapturedError(MeshctlError):
         super().__init__(f"{kind_name} is not available from {source}", hint)
         self.kind_name = kind_name
         self.source = source
+
+
+def describe_bug(err: BaseException) -> str:
+    """An unexpected exception as its type and the innermost meshctl line it came from: never its text,
+    which can quote the input (or credentials) it choked on."""
+    import traceback
+
+    where = ""
+    for frame in traceback.extract_tb(err.__traceback__):
+        path = frame.filename.replace("\\", "/")
+        if "/meshctl/" in path:
+            where = f"{path[path.rindex('/meshctl/') + 1:]}:{frame.lineno}"
+    return f"{type(err).__name__} at {where}" if where else type(err).__name__

@@ -37,9 +37,36 @@ class CliResult:
     err: str
 
 
+# Values tests plant that no output may ever show (besides every fake API server's token and Secrets).
+FIXTURE_SECRETS: set[str] = set()
+MIN_SECRET_LENGTH = 8  # shorter values ("true", "8080") occur in output for other reasons
+PRIVATE_KEY_MARK = "PRIVATE KEY-----"
+
+
+def planted_secrets() -> set[str]:
+    from tests.fakekube.cluster import FakeKube
+
+    found = set(FIXTURE_SECRETS)
+    for kube in list(FakeKube.instances):
+        found |= kube.secret_values()
+    return {s.strip() for s in found if len(s.strip()) >= MIN_SECRET_LENGTH}
+
+
+def assert_no_secret(text: str, where: str) -> None:
+    """Fail when a token, key or secret value of the fixtures appears in a command's output (the
+    failure names the secret by its length only: it must not reach the test log either)."""
+    for secret in planted_secrets():
+        if secret in text:
+            raise AssertionError(f"a fixture secret ({len(secret)} characters) appeared in {where}")
+    if PRIVATE_KEY_MARK in text:
+        raise AssertionError(f"a private key appeared in {where}")
+
+
 @pytest.fixture
 def cli():
-    """Run ``meshctl ARGS`` in-process through ``meshctl.cli.app.run`` (the real exit point)."""
+    """Run ``meshctl ARGS`` in-process through ``meshctl.cli.app.run`` (the real exit point).
+
+    Every run's stdout and stderr, error paths included, is checked for the fixtures' secrets."""
     from meshctl.cli.app import run
     from meshctl.render import console
 
@@ -53,7 +80,10 @@ def cli():
             code = run(list(args))
         finally:
             sys.stdin, sys.stdout, sys.stderr = saved
-        return CliResult(code, out.getvalue(), err.getvalue())
+        result = CliResult(code, out.getvalue(), err.getvalue())
+        assert_no_secret(result.out, f"the stdout of meshctl {' '.join(args)[:200]}")
+        assert_no_secret(result.err, f"the stderr of meshctl {' '.join(args)[:200]}")
+        return result
 
     return invoke
 

@@ -127,7 +127,8 @@ def test_run_checks_groups_by_category_and_turns_read_errors_into_results():
     ]
     a, b = run_checks(checks, subject=None, cluster="c")
     assert (a.name, [r.status for r in a.results]) == ("A", [OK, FAILURE])
-    assert a.results[1] == CheckResult("nodes", FAILURE, "context c: not allowed to list nodes", "ask for RBAC")
+    assert a.results[1] == CheckResult("nodes", FAILURE, "context c: not allowed to list nodes", "ask for RBAC",
+                                       unavailable=True)
     assert b.results == (CheckResult("gateways", SKIPPED, "Gateway.gateway.networking.k8s.io is not available "
                                      "from snapshot s", "take a new snapshot"),)
     assert a.cluster == b.cluster == "c"

@@ -123,8 +123,10 @@ def test_refuses_to_overwrite_something_else(tmp_path, state):
     with pytest.raises(UsageError, match="not a meshctl snapshot"):
         save_snapshot([state], str(other), names=["c1"])
     assert (other / "thesis.tex").read_text() == "x"
-    save_snapshot([state], str(other), names=["c1"], force=True)
-    assert (other / "meta.yaml").is_file()
+    # --force replaces a snapshot, never a directory holding files a snapshot does not write
+    with pytest.raises(UsageError, match="not a meshctl snapshot"):
+        save_snapshot([state], str(other), names=["c1"], force=True)
+    assert (other / "thesis.tex").read_text() == "x"
 
 
 def test_select_clusters_by_name_or_context(tmp_path, state):

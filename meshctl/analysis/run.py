@@ -90,10 +90,11 @@ def _run_one(ctx: Context, cls: type[Analyzer], call) -> None:
         call(cls())
     except Exception as err:  # noqa: BLE001 - reported as Istio does, as an internal error message
         from meshctl.analysis.messages import MESSAGE_TYPES
+        from meshctl.errors import describe_bug
 
         ctx.messages.append(Message(type=MESSAGE_TYPES[INTERNAL_ERROR], origin=f"Analyzer {cls.name}",
                                     text=MESSAGE_TYPES[INTERNAL_ERROR].template.format(
-                                        f"analyzer {cls.name} failed: {type(err).__name__}: {err}"),
+                                        f"analyzer {cls.name} failed: {describe_bug(err)}"),
                                     cluster=ctx.cluster, analyzer=cls.name))
     finally:
         ctx.current = ""

@@ -1,7 +1,7 @@
 """The root command and the single exit point.
 
 Every error raised below reaches ``run`` and leaves as one line saying what and where, a hint, and
-the documented exit code; a traceback only with ``MESHCTL_DEBUG=1``.
+the documented exit code; ``MESHCTL_DEBUG=1`` adds the traceback on stderr and changes nothing else.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 
 from meshctl.cli.common import completion_var
 from meshctl.cli.options import HELP_OPTIONS
-from meshctl.errors import ExitCode, MeshctlError
+from meshctl.errors import ExitCode, MeshctlError, describe_bug
 
 # typer 0.26-0.28 (pinned in pyproject.toml) carries its own copy of click; its errors live here.
 from typer._click.exceptions import ClickException, UsageError
@@ -157,11 +157,39 @@ def _completion_requested(name: str) -> bool:
     return completion_var(name) in os.environ
 
 
+MAX_IGNORED_SHOWN = 10
+
+
+def warn_ignored() -> None:
+    """Say which fields of which objects were read as absent because they had the wrong type."""
+    from meshctl.kube.fields import take_notes
+    from meshctl.render.console import warn
+
+    notes = take_notes()
+    for line in notes[:MAX_IGNORED_SHOWN]:
+        warn(line)
+    if len(notes) > MAX_IGNORED_SHOWN:
+        warn(f"... and {len(notes) - MAX_IGNORED_SHOWN} more fields ignored; 'meshctl analyze' reports each one")
+
+
 def run(argv: list[str] | None = None) -> int:
-    """Run one command; return its exit code. Never raises (except with MESHCTL_DEBUG=1)."""
+    """Run one command; return its exit code. Never raises; MESHCTL_DEBUG=1 adds the traceback on stderr."""
+    try:
+        return _run(argv)
+    finally:
+        if "meshctl.kube.live" in sys.modules:  # only a command that talked to a cluster has files to remove
+            sys.modules["meshctl.kube.live"].cleanup()
+
+
+def _run(argv: list[str] | None) -> int:
     from meshctl.render.console import report_error
 
     debug = os.environ.get("MESHCTL_DEBUG") == "1"
+    if debug:
+        import traceback
+    from meshctl.kube.fields import take_notes
+
+    take_notes()  # in-process callers run several commands: start clean
     name = prog_name()
     if _completion_requested(name):
         from typer._completion_classes import completion_init
@@ -170,10 +198,12 @@ def run(argv: list[str] | None = None) -> int:
     try:
         args = normalize_go_booleans(sys.argv[1:] if argv is None else argv)
         result = app(args=args, prog_name=name, standalone_mode=False)
+        warn_ignored()
         return int(result) if isinstance(result, int) else 0
     except MeshctlError as err:
         if debug:
-            raise
+            traceback.print_exc()
+        warn_ignored()
         report_error(err.message, err.hint)
         return int(err.exit_code)
     except UsageError as err:
@@ -195,9 +225,11 @@ def run(argv: list[str] | None = None) -> int:
         return int(ExitCode.OK)
     except Exception as err:  # a bug: still one line, with a way to see more
         if debug:
-            raise
+            traceback.print_exc()
+        warn_ignored()
+        # Where, not what: an exception's text can quote the data it choked on, secrets included.
         report_error(
-            f"internal error: {type(err).__name__}: {err}",
+            f"internal error: {describe_bug(err)}",
             "this is a meshctl bug; re-run with MESHCTL_DEBUG=1 for the traceback and report it",
         )
         return int(ExitCode.ERROR)

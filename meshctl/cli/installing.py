@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshctl.errors import MeshctlError, UsageError
+from meshctl.errors import ClusterUnavailableError, MeshctlError, UsageError
 
 COMPONENT_NAMES = {"base": "Base", "pilot": "Pilot", "istiod": "Pilot", "cni": "Cni", "ztunnel": "Ztunnel",
                    "ingress": "IngressGateways", "ingressgateways": "IngressGateways", "tag": "RevisionTag",
@@ -391,11 +391,14 @@ def check_upgrade(state, spec, *, force: bool) -> None:
 def run_prechecks(state, spec, *, force: bool) -> None:
     """Stop before changing anything when a precheck fails (warnings are shown, not fatal)."""
     from meshctl.install.precheck import precheck
-    from meshctl.mesh.health import failures
+    from meshctl.mesh.health import failures, unreadable
     from meshctl.render.checks import render_checks
 
     results = precheck(state, istio_version=spec.istio_version, revision=spec.revision,
                        istio_namespace=spec.namespace)
+    gone = unreadable(results)
+    if gone is not None:  # no answer from the cluster: not something --force may push past
+        raise ClusterUnavailableError(f"precheck could not read the cluster: {gone.detail}", hint=gone.hint)
     failed = failures(results)
     if failed:
         text = render_checks(results, stream=sys.stderr)

@@ -23,7 +23,9 @@ def save(
         help="name the cluster in the snapshot (default: Istio's cluster name, else the context name).",
         show_default=False)] = None,
     istio_namespace: opt.IstioNamespace = "istio-system",
-    force: Annotated[bool, typer.Option("--force", help="replace PATH even if it is not a meshctl snapshot.")] = False,
+    force: Annotated[bool, typer.Option("--force", help=(
+        "replace PATH even if it is not a meshctl snapshot (a link is replaced, never followed; a "
+        "directory only if it holds nothing but snapshot files)."))] = False,
 ) -> None:
     """Capture every kind meshctl reads from one or more clusters (one folder per cluster).
 

@@ -159,7 +159,7 @@ def managed_by(res: Resource) -> str:
         return L.MANAGED_BY_MESHCTL
     if labels.get(L.OPERATOR_MANAGED):
         return "istioctl"
-    return labels.get(L.MANAGED_BY) or "an unknown tool"
+    return str(labels.get(L.MANAGED_BY) or "an unknown tool")
 
 
 def _owner(t: Target, c: ComponentInfo) -> str:
@@ -251,7 +251,7 @@ def cni_plugins(t: Target) -> Iterable[CheckResult]:
         if label != "Cilium":
             continue
         config = t.state.get(K.CONFIG_MAP, CILIUM_CONFIG, ds.namespace)
-        data = (config.raw.get("data") or {}) if config is not None else {}
+        data = config.fields.mapping("data") if config is not None else {}
         if config is None:
             problems.append((WARNING, f"Cilium found, but ConfigMap {ds.namespace}/{CILIUM_CONFIG} is not there to "
                                       "read its settings", "make sure Cilium runs with cni.exclusive=false"))
@@ -301,8 +301,8 @@ PLATFORMS = {
 def detect_platform(node: Resource) -> str | None:
     """The platform a node belongs to, from its labels and provider ID."""
     labels = node.labels
-    provider = node.spec.get("providerID") or ""
-    if any(k.startswith("node.openshift.io/") for k in labels):
+    provider = node.fields.text("spec", "providerID")
+    if any(str(k).startswith("node.openshift.io/") for k in labels):
         return "openshift"
     if provider.startswith("gce://") or "cloud.google.com/gke-nodepool" in labels:
         return "gke"

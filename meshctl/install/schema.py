@@ -437,7 +437,9 @@ def _build(value: Any, path: str) -> Field:
         return Field(OPEN, doc, item=base.item, default=value)
     if path in INT_OR_STRING:
         return Field(SCALAR, doc, default=value)
-    if path in ANY_PATHS or path.startswith("meshConfig."):
+    if path in ANY_PATHS:  # free-form inside, but a map: the templates spread it into one
+        return Field(OPEN, doc, item=Field(ANY), default=value)
+    if path.startswith("meshConfig."):
         return Field(ANY, doc, default=value)
     if path in LIST_ITEMS:
         return Field(LIST, doc, item=LIST_ITEMS[path], default=value)
@@ -624,7 +626,7 @@ def _type_text(node: Field) -> str:
         return "list of objects" if item.type in (MAP, ANY) else f"list of {item.type}s"
     if node.type == OPEN:
         item = node.item or Field(ANY)
-        return "map of strings" if item.type in (STRING, SCALAR) else "map"
+        return "map of strings" if item.type in (STRING, SCALAR) else "object" if item.type == ANY else "map"
     if node.type == ANY:
         return "object" if isinstance(node.default, dict) else "any"
     if node.type == SCALAR:

@@ -20,6 +20,7 @@ from typing import Any
 
 from meshctl.errors import InputError, MeshctlError, UsageError
 from meshctl.install import schema as S
+from meshctl.kube.yamlio import MAX_INT_DIGITS
 from meshctl.mesh import labels as L
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ def _split_unescaped(text: str, sep: str, maxsplit: int = -1) -> Any:
 def _parse_scalar(raw: str) -> Any:
     if raw in ("true", "false"):
         return raw == "true"
-    if re.fullmatch(r"[-+]?\d+", raw):
+    if re.fullmatch(r"[-+]?\d+", raw) and len(raw) <= MAX_INT_DIGITS:  # longer ones stay text
         return int(raw)
     return raw
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from typing import Any
 from meshctl.errors import InputError, UsageError
 from meshctl.kube.kinds import REGISTRY, Kind
 from meshctl.kube.state import IndexedObjects, Location, Resource, SourceInfo
-from meshctl.kube.yamlio import fast_documents, kubernetes_loader
+from meshctl.kube.yamlio import (MAX_DEPTH, MAX_INT_DIGITS, LineError, fast_documents, kubernetes_loader,
+                                 too_deep, too_long_integer)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,16 @@ def _is_list(data: Any) -> bool:
     return isinstance(data, dict) and str(data.get("kind", "")).endswith("List") and "items" in data
 
 
+def _list_items(data: dict[str, Any], where: Location) -> list[Any]:
+    items = data.get("items")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise InputError(f"{where}: {data.get('kind')} has items that are not a list",
+                         hint="a List holds its objects as a sequence under items:")
+    return items
+
+
 def parse_yaml_documents(text: str, name: str, *, item_lines: bool = True) -> Iterator[Document]:
     """Yield each document of a YAML (or JSON) text with the line it starts on.
 
@@ -48,7 +60,7 @@ def parse_yaml_documents(text: str, name: str, *, item_lines: bool = True) -> It
             if data is None:
                 continue
             if _is_list(data):
-                for item in data.get("items") or []:
+                for item in _list_items(data, Location(name, line)):
                     yield Document(item, Location(name, line))
             else:
                 yield Document(data, Location(name, line))
@@ -67,6 +79,8 @@ def _parse_with_libyaml(text: str, name: str) -> Iterator[Document]:
         while loader.check_data():
             try:
                 data = loader.get_data()
+            except LineError as err:
+                raise InputError(f"{name}:{err.line}: {err.message}", err.hint) from None
             except InputError as err:
                 raise InputError(f"{name}: {err.message}", err.hint) from None
             line = getattr(loader, "doc_line", 1)
@@ -74,7 +88,7 @@ def _parse_with_libyaml(text: str, name: str) -> Iterator[Document]:
                 continue
             if _is_list(data):
                 item_lines = getattr(loader, "item_lines", [])
-                for i, item in enumerate(data.get("items") or []):
+                for i, item in enumerate(_list_items(data, Location(name, line))):
                     item_line = item_lines[i] if i < len(item_lines) else line
                     yield Document(item, Location(name, item_line))
                 continue
@@ -101,19 +115,66 @@ def _parse_with_libyaml(text: str, name: str) -> Iterator[Document]:
 
 def parse_json_documents(text: str, name: str) -> Iterator[Document]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as err:
         raise InputError(
             f"{name}:{err.lineno}: invalid JSON: {err.msg}",
             hint="fix the JSON syntax at that line, or give the file a .yaml name if it is YAML",
         ) from None
+    except LineError as err:
+        raise InputError(f"{name}:{_long_integer_line(text)}: {err.message}", err.hint) from None
     except RecursionError:
-        raise InputError(f"{name}: JSON nested too deeply to read", hint="check the file") from None
-    if isinstance(data, dict) and str(data.get("kind", "")).endswith("List") and "items" in data:
-        for item in data.get("items") or []:
+        data = None
+    # Only a text with that many brackets can nest that deep: most files skip the walk.
+    if text.count("{") + text.count("[") > MAX_DEPTH and (data is None or not _depth_within(data, MAX_DEPTH)):
+        err = too_deep(_deep_json_line(text))
+        raise InputError(f"{name}:{err.line}: {err.message}", err.hint)
+    if _is_list(data):
+        for item in _list_items(data, Location(name, 1)):
             yield Document(item, Location(name, 1))
     elif data is not None:
         yield Document(data, Location(name, 1))
+
+
+def _json_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise too_long_integer(0)
+    return int(digits)
+
+
+def _long_integer_line(text: str) -> int:
+    found = re.search(rf"\d{{{MAX_INT_DIGITS + 1}}}", text)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
+
+
+def _deep_json_line(text: str) -> int:
+    """The line where a JSON text first nests deeper than MAX_DEPTH (only called when it does)."""
+    depth, in_string, escaped, line = 0, False, False, 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH + 1:
+                return line
+        elif char in "]}":
+            depth -= 1
+    return 1
+
+
+def _depth_within(data: Any, limit: int) -> bool:
+    stack = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return True
 
 
 def decode(raw: bytes, name: str) -> str:

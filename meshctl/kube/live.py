@@ -8,19 +8,24 @@ Every (kind, namespace) is LISTed at most once per invocation, in pages of ``PAG
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from meshctl.errors import ClusterUnavailableError, InputError, NotCapturedError, UsageError
+from meshctl.errors import ClusterUnavailableError, InputError, MeshctlError, NotCapturedError, UsageError
 from meshctl.kube.kinds import Kind
 from meshctl.kube.state import IndexedObjects, Resource, SourceInfo, matches_labels
 
 PAGE_SIZE = 500
+MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024  # read to find secrets to scrub from a loader error
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 RETRIES = 4  # for 429 and 5xx answers and dropped connections on reads
@@ -64,6 +69,12 @@ class KubeconfigInfo:
     contexts: tuple[str, ...]
     current: str
     namespaces: tuple[tuple[str, str], ...] = ()  # (context, its default namespace)
+    files: tuple[tuple[str, str, str], ...] = ()  # (context, field, path) of the files its entries name
+
+
+# Files a context's entries may name, which the client reads before the first request.
+USER_FILE_FIELDS = ("tokenFile", "client-certificate", "client-key")
+CLUSTER_FILE_FIELDS = ("certificate-authority",)
 
 
 def read_kubeconfig(kubeconfig: str | None = None) -> KubeconfigInfo:
@@ -77,8 +88,24 @@ def read_kubeconfig(kubeconfig: str | None = None) -> KubeconfigInfo:
         )
     # Read once per process while the files are unchanged: multicluster commands open one connection
     # per context, and parsing a kubeconfig of N contexts N times grows as N².
-    stats = [os.stat(os.path.expanduser(p)) for p in existing]
+    stats = [_regular_file(p, f"kubeconfig {p}") for p in existing]
     return _read_kubeconfig(paths, tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in stats))
+
+
+def _regular_file(path: str, what: str) -> os.stat_result:
+    """A file the client may open: reading a FIFO or a device would block or never end."""
+    import stat
+
+    try:
+        st = os.stat(os.path.expanduser(path))
+    except OSError as err:
+        raise InputError(f"{what}: cannot read it: {err.strerror}", hint="check the path and permissions") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{what} is not a regular file", hint="point it at a file (not a pipe, device or folder)")
+    if st.st_size > MAX_KUBECONFIG_BYTES:
+        raise InputError(f"{what} is larger than {MAX_KUBECONFIG_BYTES // (1024 * 1024)} MiB",
+                         hint="point it at the file you meant")
+    return st
 
 
 @lru_cache(maxsize=8)
@@ -88,7 +115,8 @@ def _read_kubeconfig(paths: str, stamp: tuple[tuple[int, int, int], ...]) -> Kub
     try:
         contexts, active = list_kube_config_contexts(config_file=paths)
     except ConfigException as err:
-        raise InputError(f"kubeconfig {paths}: {_first_line(err)}", hint="check the file with 'kubectl config view'") from None
+        raise InputError(f"kubeconfig {paths}: {_loader_message(err, paths, '')}",
+                         hint="check the file with 'kubectl config view'") from None
     except Exception as err:  # the loader raises yaml, type and key errors on malformed files
         mark = getattr(err, "problem_mark", None)
         if mark is not None:
@@ -97,15 +125,43 @@ def _read_kubeconfig(paths: str, stamp: tuple[tuple[int, int, int], ...]) -> Kub
                 hint="check the file with 'kubectl config view'",
             ) from None
         raise InputError(
-            f"kubeconfig {paths}: cannot parse: {_first_line(err)}",
+            f"kubeconfig {paths}: cannot parse it ({type(err).__name__})",
             hint="check the file with 'kubectl config view'",
         ) from None
     entries = [c for c in contexts or [] if isinstance(c, dict)]
-    names = tuple(c.get("name", "") for c in entries)
-    current = active.get("name", "") if isinstance(active, dict) else ""
-    namespaces = tuple((c.get("name", ""), str((c.get("context") or {}).get("namespace") or "default"))
+    names = tuple(str(c.get("name", "")) for c in entries)
+    current = str(active.get("name", "")) if isinstance(active, dict) else ""
+    namespaces = tuple((str(c.get("name", "")), str(_dict(c.get("context")).get("namespace") or "default"))
                        for c in entries)
-    return KubeconfigInfo(paths, names, current, namespaces)
+    return KubeconfigInfo(paths, names, current, namespaces, _named_files(paths))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _named_files(paths: str) -> tuple[tuple[str, str, str], ...]:
+    """(context, field, path) for every file a context's user and cluster name; relative paths are
+    relative to the kubeconfig that holds the entry, and the first file to name an entry wins, as in kubectl."""
+    entries: dict[str, dict[str, tuple[dict[str, Any], str]]] = {"contexts": {}, "users": {}, "clusters": {}}
+    for path in paths.split(os.pathsep):
+        if not path or not os.path.isfile(os.path.expanduser(path)):
+            continue
+        with open(os.path.expanduser(path), encoding="utf-8", errors="replace") as handle:
+            config = parse_kubeconfig(handle.read(MAX_KUBECONFIG_BYTES))
+        base = os.path.dirname(os.path.abspath(os.path.expanduser(path)))
+        for section, found in entries.items():
+            for entry in (config or {}).get(section) or []:
+                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                    found.setdefault(entry["name"], (_dict(entry.get(section[:-1])), base))
+    files = []
+    for name, (context, _) in entries["contexts"].items():
+        for section, fields in (("users", USER_FILE_FIELDS), ("clusters", CLUSTER_FILE_FIELDS)):
+            entry, base = entries[section].get(str(context.get(section[:-1])), ({}, ""))
+            for key in fields:
+                if isinstance(entry.get(key), str) and entry[key]:
+                    files.append((name, f"{section[:-1]}.{key}", os.path.join(base, os.path.expanduser(entry[key]))))
+    return tuple(files)
 
 
 def _first_line(err: BaseException) -> str:
@@ -132,24 +188,33 @@ class ApiConnection:
                 f"kubeconfig {info.paths} has no current context",
                 hint="pass --context NAME or run 'kubectl config use-context NAME'",
             )
+        where = f"kubeconfig {info.paths}, context {self.context}"
+        for context, key, path in info.files:
+            if context == self.context and os.path.exists(path):
+                _regular_file(path, f"{where}: {key} {path}")
         try:
             config = Configuration()
-            load_kube_config(config_file=info.paths, context=self.context, client_configuration=config,
-                             persist_config=False)
+            with _plugin_failures(where):
+                load_kube_config(config_file=info.paths, context=self.context, client_configuration=config,
+                                 persist_config=False, temp_file_path=_private_dir())
             # No retries inside urllib3: `request` retries reads itself, with backoff and Retry-After,
             # so a failing server is not asked four times for every one of our attempts.
             config.retries = False
+            clean_bearer_token(config, where)
             self.client = ApiClient(configuration=config)
+        except MeshctlError:
+            raise
         except ConfigException as err:
             raise InputError(
-                f"kubeconfig {info.paths}, context {self.context}: {_first_line(err)}",
+                f"{where}: {_loader_message(err, info.paths, self.context)}",
                 hint="check the context's cluster and user entries with 'kubectl config view'",
             ) from None
         except Exception as err:
             raise InputError(
-                f"kubeconfig {info.paths}, context {self.context}: cannot load: {_first_line(err)}",
+                f"{where}: cannot load: {_loader_message(err, info.paths, self.context)}",
                 hint="check the context's cluster and user entries with 'kubectl config view'",
             ) from None
+        self.where = where
         self.server = redact_url(self.client.configuration.host)
         self.namespace = dict(info.namespaces).get(self.context, "default")  # the context's default namespace
         self.requests = 0
@@ -160,6 +225,13 @@ class ApiConnection:
             hint=f"check the cluster is running and reachable (kubectl --context {self.context} get ns), "
             "or read offline with --snapshot",
         )
+
+    def _unsendable(self, err: BaseException) -> InputError:
+        # The HTTP layer's own text quotes the header it refused, credentials included: never shown.
+        what = ("a header holds a character HTTP cannot carry" if isinstance(err, UnicodeError)
+                else "a header or the URL is not valid HTTP")
+        return InputError(f"{self.where}: cannot send a request to {self.server}: {what}",
+                          hint="check the context's server URL and user credentials with 'kubectl config view'")
 
     def request(
         self,
@@ -177,14 +249,18 @@ class ApiConnection:
         429/5xx/dropped connections: sending them twice leaves the same state as sending them once.
         """
         import urllib3
+        from kubernetes.client.exceptions import ApiException
 
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
-        method_, url, headers, body_, post = self.client.param_serialize(
-            method, path, query_params=query or [], header_params=headers, body=body,
-            auth_settings=["BearerToken"],
-        )
+        try:
+            method_, url, headers, body_, post = self.client.param_serialize(
+                method, path, query_params=query or [], header_params=headers, body=body,
+                auth_settings=["BearerToken"],
+            )
+        except (ValueError, UnicodeError) as err:
+            raise self._unsendable(err) from None
         attempts = RETRIES + 1 if method == "GET" or idempotent else 1
         for attempt in range(attempts):
             self.requests += 1
@@ -195,11 +271,20 @@ class ApiConnection:
                 )
                 data = resp.read() if hasattr(resp, "read") else resp.data
                 status = resp.status
+            except ApiException as err:  # the client wraps TLS failures (status 0) and Retry-After answers
+                if not err.status:
+                    raise self._unreachable(_reason(err)) from None
+                resp, data, status = err, b"", err.status
+            except urllib3.exceptions.LocationValueError:
+                raise InputError(f"{self.where}: the server URL {self.server} is not valid",
+                                 hint="fix the cluster's server entry (https://HOST:PORT) in the kubeconfig") from None
             except (urllib3.exceptions.HTTPError, OSError) as err:
                 if attempt + 1 < attempts and not isinstance(err, urllib3.exceptions.NewConnectionError):
                     time.sleep(min(0.2 * 2**attempt, MAX_RETRY_WAIT))
                     continue
                 raise self._unreachable(_reason(err)) from None
+            except (ValueError, UnicodeError) as err:
+                raise self._unsendable(err) from None
             if status in RETRY_STATUSES and attempt + 1 < attempts:
                 time.sleep(_retry_wait(resp, attempt))
                 continue
@@ -248,15 +333,191 @@ def _decode(data: bytes | None) -> dict[str, Any]:
     return out if isinstance(out, dict) else {"items": out}
 
 
+# What a connection failure says, in meshctl's words: the HTTP layer's own text is never shown (it can
+# quote headers, and with them credentials). Searched for in the chain of causes, first match wins.
+CONNECTION_REASONS = (
+    ("certificate verify failed", "certificate verify failed"),
+    ("wrong version number", "TLS handshake failed (is the server speaking plain HTTP?)"),
+    ("Connection refused", "connection refused"),
+    ("timed out", "timed out"),
+    ("Name or service not known", "name or service not known"),
+    ("nodename nor servname", "name or service not known"),
+    ("Temporary failure in name resolution", "temporary failure in name resolution"),
+    ("Connection reset", "connection reset"),
+    ("Remote end closed connection", "remote end closed connection"),
+    ("Network is unreachable", "network is unreachable"),
+    ("No route to host", "no route to host"),
+)
+
+
+def _causes(err: BaseException) -> list[BaseException]:
+    """``err`` and what it wraps (urllib3 keeps the socket error in ``reason`` or ``args``)."""
+    chain: list[BaseException] = []
+    todo = [err]
+    while todo and len(chain) < 10:
+        current = todo.pop()
+        if any(current is seen for seen in chain):
+            continue
+        chain.append(current)
+        todo.extend(e for e in (getattr(current, "reason", None), current.__cause__, current.__context__,
+                                *current.args) if isinstance(e, BaseException))
+    return chain
+
+
 def _reason(err: BaseException) -> str:
-    reason = getattr(err, "reason", None) or err
-    text = _first_line(reason)
-    # urllib3 wraps the socket error in a long repr; keep the part people recognise.
-    for marker in ("Connection refused", "timed out", "Name or service not known", "Connection reset",
-                   "Remote end closed connection", "certificate verify failed"):
-        if marker in text:
-            return marker.lower()
-    return text
+    """Why a connection failed, in a few words of meshctl's own."""
+    import ssl
+
+    chain = _causes(err)
+    texts = " ".join(str(e) for e in chain)
+    for marker, said in CONNECTION_REASONS:
+        if marker in texts:
+            return said
+    if any(isinstance(e, ssl.SSLError) or "SSLError" in str(getattr(e, "reason", "")) for e in chain):
+        return "TLS handshake failed"
+    return f"connection failed ({type(chain[-1]).__name__})"
+
+
+def clean_bearer_token(config: Any, where: str) -> None:
+    """Trim the bearer token as client-go does (``echo $T > token`` leaves a newline) and refuse one
+    that still cannot be an HTTP header value, naming where it came from, never the value. The loader
+    sets the token again before every request (credential plugins refresh it), so its hook is wrapped."""
+    _clean_token(config, where)
+    refresh = config.refresh_api_key_hook
+    if refresh is not None:
+        def refresh_and_clean(configuration: Any) -> None:
+            with _plugin_failures(where):
+                refresh(configuration)
+            _clean_token(configuration, where)
+
+        config.refresh_api_key_hook = refresh_and_clean
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _plugin_failures(where: str) -> Iterator[None]:
+    """The client logs a credential plugin's failure on the root logger and goes on without
+    credentials; kubectl stops there, and so does meshctl (in its own words, 69)."""
+    records = _Records()
+    root = logging.getLogger()
+    root.addHandler(records)  # while a handler is there, Python's last-resort printer stays quiet
+    try:
+        yield
+    finally:
+        root.removeHandler(records)
+    if records.messages:
+        text = records.messages[0].strip()
+        found = re.match(r"exec: process returned (\d+)", text)
+        why = (f"exited with code {found.group(1)}" if found
+               else "could not be run" if text.startswith("[Errno") else "gave no credentials")
+        raise ClusterUnavailableError(f"{where}: the user's credential plugin {why}",
+                                      hint="run the plugin's command yourself to see why (often: log in again)")
+
+
+_PRIVATE_DIR: list[str] = []
+_PRIVATE_DIR_LOCK = threading.Lock()  # multicluster commands open clusters in threads
+
+
+def _private_dir() -> str:
+    """A folder only this user can read, for the certificate and key files the client writes from
+    inline kubeconfig data; removed when the command ends (``cleanup``), not only at exit."""
+    import tempfile
+
+    with _PRIVATE_DIR_LOCK:
+        if not _PRIVATE_DIR:
+            _PRIVATE_DIR.append(tempfile.mkdtemp(prefix="meshctl-"))
+        return _PRIVATE_DIR[0]
+
+
+def cleanup() -> None:
+    """Remove the files the client wrote for this command (the client's own cache of them too)."""
+    import shutil
+
+    if not _PRIVATE_DIR:
+        return
+    from kubernetes.config import kube_config
+
+    forget = getattr(kube_config, "_cleanup_temp_files", None)
+    if forget is not None:
+        forget()
+    shutil.rmtree(_PRIVATE_DIR.pop(), ignore_errors=True)
+
+
+def _clean_token(config: Any, where: str) -> None:
+    value = config.api_key.get("BearerToken")
+    if not isinstance(value, str):
+        return
+    scheme, _, token = value.partition(" ")
+    token = token.strip()
+    bad = next((i for i, c in enumerate(token) if not _header_char(c)), None)
+    if bad is not None:
+        raise InputError(
+            f"{where}: the user's bearer token is not a valid HTTP header value "
+            f"(character {bad + 1} of {len(token)} is a control or non-Latin-1 character)",
+            hint="write the token without extra characters (printf '%s' \"$TOKEN\" > FILE) or log in again",
+        )
+    config.api_key["BearerToken"] = f"{scheme} {token}"
+
+
+def _header_char(c: str) -> bool:
+    code = ord(c)
+    return 0x20 <= code < 0x7F or 0x80 <= code <= 0xFF
+
+
+# The kubeconfig loader's complaints quote whole entries (credentials included): only these are said.
+LOADER_MESSAGES = (
+    (re.compile(r"Expected key ([\w.-]+) in"), "an entry lacks its '{}' key"),
+    (re.compile(r"Expected only one object with name (\S{1,100}) in"), "more than one entry is named {}"),
+    (re.compile(r"Expected object with name (\S{1,100}) in"), "no entry is named {}"),
+    (re.compile(r"to be a list"), "a section that should be a list is not"),
+    (re.compile(r"to have 'name' key"), "an entry of a list has no name"),
+    (re.compile(r"^exec: process returned (\d+)"), "its credential plugin failed with exit code {}"),
+    (re.compile(r"^File does not exist: (.{1,300})$"), "file does not exist: {}"),
+)
+
+
+def _loader_message(err: BaseException, paths: str, context: str) -> str:
+    """The kubeconfig loader's complaint in meshctl's words (a credential plugin's first line of
+    output kept, with the user's secrets removed)."""
+    if isinstance(err, OSError) and err.strerror:
+        return f"cannot read {err.filename}: {err.strerror}" if err.filename else err.strerror
+    text = str(err).strip()
+    for pattern, said in LOADER_MESSAGES:
+        found = pattern.search(text.splitlines()[0] if text else "")
+        if found:
+            message = said.format(*found.groups())
+            if text.startswith("exec:") and ". " in text.splitlines()[0]:
+                output = text.splitlines()[0].split(". ", 1)[1][:200]
+                message += f": {_scrub(output, _user_secrets(paths, context))}"
+            return message
+    return f"it is not a valid kubeconfig ({type(err).__name__})"
+
+
+def _user_secrets(paths: str, context: str) -> list[str]:
+    """The secret values of a context's user entry, to keep out of messages."""
+    secrets: list[str] = []
+    for path in paths.split(os.pathsep):
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8", errors="replace") as handle:
+                config = parse_kubeconfig(handle.read(MAX_KUBECONFIG_BYTES))
+        except OSError:
+            continue
+        if config is None:
+            continue
+        _, user = select_context({**config, "current-context": context})
+        secrets += [str(user.get(k) or "") for k in SECRET_USER_FIELDS]
+        provider = user.get("auth-provider")
+        if isinstance(provider, dict) and isinstance(provider.get("config"), dict):
+            secrets += [str(v) for v in provider["config"].values()]
+    return secrets
 
 
 def _retry_wait(resp: Any, attempt: int) -> float:
@@ -575,9 +836,10 @@ def probe_kubeconfig(text: str, timeout: float = PROBE_TIMEOUT) -> Probe:
         probe = _probe(sanitized, timeout)
         return Probe(probe.attempted, probe.reachable, probe.authenticated, probe.allowed,
                      _scrub(probe.reason, secrets))
-    except Exception as err:  # whatever the loader or client raise, as a short reason without secrets
-        return Probe(True, False, False, False,
-                     _scrub(f"its kubeconfig cannot be used: {_first_line(err)}", secrets))
+    except InputError as err:
+        return Probe(True, False, False, False, _scrub(err.message, secrets))
+    except Exception as err:  # whatever the loader or client raise: its text may quote credentials
+        return Probe(True, False, False, False, f"its kubeconfig cannot be used ({type(err).__name__})")
 
 
 def _probe(config: dict[str, Any], timeout: float) -> Probe:
@@ -588,6 +850,7 @@ def _probe(config: dict[str, Any], timeout: float) -> Probe:
     configuration = Configuration()
     load_kube_config_from_dict(config, context="peer", client_configuration=configuration, persist_config=False)
     configuration.retries = False
+    clean_bearer_token(configuration, "its kubeconfig")
     review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
               "spec": {"resourceAttributes": {"verb": "list", "resource": "pods"}}}
     client = ApiClient(configuration=configuration)
@@ -600,6 +863,8 @@ def _probe(config: dict[str, Any], timeout: float) -> Probe:
             resp = client.call_api(method, url, header_params=headers, body=body, post_params=post,
                                    _request_timeout=(timeout, timeout))
             status, answer = resp.status, _decode(resp.read() if hasattr(resp, "read") else resp.data)
+        except (ValueError, UnicodeError):
+            return Probe(True, False, False, False, "its server URL or credentials are not valid HTTP")
         except (urllib3.exceptions.HTTPError, OSError) as err:
             reason = _reason(err)
             if reason == "certificate verify failed":

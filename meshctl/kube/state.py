@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from meshctl.kube.fields import Part, note
 from meshctl.kube.kinds import Kind
 
 SourceKind = Literal["live", "files", "snapshot"]
@@ -46,37 +47,63 @@ class Resource:
         self.kind = kind
         self.location = location
 
+    # Each top-level map reads as {} when it is something else (a file can say `status: Running`).
+
     @property
     def metadata(self) -> dict[str, Any]:
-        return self.raw.get("metadata") or {}
+        return self._map("metadata")
 
     @property
     def name(self) -> str:
-        return self.metadata.get("name") or ""
+        name = self.metadata.get("name")
+        return name if isinstance(name, str) else ""
 
     @property
     def namespace(self) -> str:
-        return self.metadata.get("namespace") or ""
+        namespace = self.metadata.get("namespace")
+        return namespace if isinstance(namespace, str) else ""
 
     @property
     def labels(self) -> dict[str, str]:
-        return self.metadata.get("labels") or {}
+        return self._meta_map("labels")
 
     @property
     def annotations(self) -> dict[str, str]:
-        return self.metadata.get("annotations") or {}
+        return self._meta_map("annotations")
 
     @property
     def uid(self) -> str:
-        return self.metadata.get("uid") or ""
+        uid = self.metadata.get("uid")
+        return uid if isinstance(uid, str) else ""
 
     @property
     def spec(self) -> dict[str, Any]:
-        return self.raw.get("spec") or {}
+        return self._map("spec")
 
     @property
     def status(self) -> dict[str, Any]:
-        return self.raw.get("status") or {}
+        return self._map("status")
+
+    @property
+    def fields(self) -> Part:
+        """Typed getters over the whole object (meshctl.kube.fields)."""
+        return Part(self.raw, self.origin)
+
+    def _map(self, key: str) -> dict[str, Any]:
+        value = self.raw.get(key)
+        if type(value) is dict:
+            return value
+        if value is not None:
+            note(self.origin if key != "metadata" else f"{self.kind.kind} (unnamed)", key, dict)
+        return {}
+
+    def _meta_map(self, key: str) -> dict[str, str]:
+        value = self.metadata.get(key)
+        if type(value) is dict:
+            return value
+        if value is not None:
+            note(self.origin, f"metadata.{key}", dict)
+        return {}
 
     @property
     def key(self) -> tuple[str, str, str, str]:

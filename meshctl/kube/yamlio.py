@@ -31,7 +31,29 @@ log = logging.getLogger(__name__)
 
 # An alias bomb ("billion laughs") is tiny on disk but expands exponentially when walked.
 MAX_EXPANDED_NODES = 1_000_000
-MAX_DEPTH = 200
+MAX_DEPTH = 200  # real manifests nest about 20 deep; every walker after parsing stays far from Python's limit
+# Python refuses to turn longer integers into text (sys.get_int_max_str_digits), so nothing could
+# print them; Kubernetes itself keeps integers to 64 bits.
+MAX_INT_DIGITS = 4300
+MAX_INT_BITS = int(MAX_INT_DIGITS * 3.32)  # about as many bits as that many decimal digits
+
+
+class LineError(InputError):
+    """Bad input found while parsing, at a line of the text (the reader adds the file name)."""
+
+    def __init__(self, message: str, line: int, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.line = line
+
+
+def too_long_integer(line: int) -> LineError:
+    return LineError(f"an integer longer than {MAX_INT_DIGITS} digits", line,
+                     hint="Kubernetes integers are 64-bit; quote the value if it is meant as text")
+
+
+def too_deep(line: int) -> LineError:
+    return LineError(f"nested deeper than {MAX_DEPTH} levels", line,
+                     hint="Kubernetes manifests are never this deep; check the file is what you meant")
 
 BOOL_TAG, INT_TAG = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"
 FLOAT_TAG, NULL_TAG = "tag:yaml.org,2002:float", "tag:yaml.org,2002:null"
@@ -102,6 +124,8 @@ def kubernetes_loader():
 
         def construct_yaml_int(self, node):
             text = self.construct_scalar(node).replace("_", "")
+            if len(text) > MAX_INT_DIGITS:
+                raise too_long_integer(node.start_mark.line + 1)
             if LEGACY_OCTAL_RE.match(text):
                 return int(text, 8)
             return int(text, 0)
@@ -118,11 +142,21 @@ def kubernetes_loader():
             # Only an explicit !!timestamp tag lands here; Kubernetes keeps the text.
             return self.construct_scalar(node)
 
+        def construct_yaml_set(self, node):
+            # A YAML set is a map of keys to null, which is how Kubernetes (through JSON) reads it.
+            return {key: None for key in self.construct_mapping(node)}
+
+        def construct_yaml_binary(self, node):
+            # JSON carries bytes as base64 text; keep the text (without line breaks) rather than bytes.
+            return "".join(self.construct_scalar(node).split())
+
     KubernetesConstructor.add_constructor(BOOL_TAG, KubernetesConstructor.construct_yaml_bool)
     KubernetesConstructor.add_constructor(INT_TAG, KubernetesConstructor.construct_yaml_int)
     KubernetesConstructor.add_constructor(FLOAT_TAG, KubernetesConstructor.construct_yaml_float)
     KubernetesConstructor.add_constructor("tag:yaml.org,2002:timestamp",
                                           KubernetesConstructor.construct_yaml_timestamp)
+    KubernetesConstructor.add_constructor("tag:yaml.org,2002:set", KubernetesConstructor.construct_yaml_set)
+    KubernetesConstructor.add_constructor("tag:yaml.org,2002:binary", KubernetesConstructor.construct_yaml_binary)
 
     class KubernetesLoader(parser, KubernetesConstructor, KubernetesResolver):  # type: ignore[misc, valid-type]
         check_aliases = True
@@ -137,6 +171,8 @@ def kubernetes_loader():
         def construct_document(self, node):  # PyYAML hook, once per document
             if self.check_aliases:
                 check_expansion(node)
+            else:
+                check_depth(node)
             self.doc_line = node.start_mark.line + 1
             self.item_lines = list_item_lines(node)
             return super().construct_document(node)
@@ -164,6 +200,21 @@ def list_item_lines(node) -> list[int]:
     return [item.start_mark.line + 1 for item in items.value]
 
 
+def check_depth(root) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH (without aliases: a tree, each node seen once)."""
+    import yaml
+
+    stack = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if depth > MAX_DEPTH:
+            raise too_deep(node.start_mark.line + 1)
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else node.value
+        stack.extend((c, depth + 1) for c in children if not isinstance(c, yaml.ScalarNode))
+
+
 def check_expansion(root) -> None:
     """Count the nodes a document expands to, sharing work between aliased nodes."""
     import yaml
@@ -175,10 +226,7 @@ def check_expansion(root) -> None:
         if id(node) in sizes:
             continue
         if depth > MAX_DEPTH:
-            raise InputError(
-                f"YAML nesting deeper than {MAX_DEPTH} levels at line {node.start_mark.line + 1}",
-                hint="Kubernetes manifests are never this deep; check the file is what you meant",
-            )
+            raise too_deep(node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             sizes[id(node)] = 1
             continue
@@ -288,26 +336,36 @@ def _text_is_portable(text: str) -> bool:
 
 
 def _values_are_portable(data: Any) -> bool:
-    """No string key or value that Kubernetes would read as a boolean (``yes``, ``on``, ``y``…).
+    """No string key or value that Kubernetes would read as a boolean (``yes``, ``on``, ``y``…), and
+    nothing the libyaml path refuses with a line number (nesting past MAX_DEPTH, an integer too long
+    to print).
 
     A quoted ``"yes"`` is sent the slow way too: after parsing, quoting cannot be seen.
     """
     strings: list[str] = []
-    stack = [data]
+    stack = [(data, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, dict):
-            strings.extend(k for k in item if isinstance(k, str))
+            for key in item:
+                if isinstance(key, str):
+                    strings.append(key)
+                elif isinstance(key, tuple):  # a sequence as a key: libyaml refuses it, with its line
+                    return False
             values = item.values()
         elif isinstance(item, list):
             values = item
         else:
             continue
+        if depth > MAX_DEPTH:
+            return False
         for value in values:
             if isinstance(value, str):
                 strings.append(value)
             elif isinstance(value, (dict, list)):
-                stack.append(value)
+                stack.append((value, depth + 1))
+            elif type(value) is int and value.bit_length() > MAX_INT_BITS:
+                return False
     return _BOOL_WORDS.isdisjoint(strings)
 
 

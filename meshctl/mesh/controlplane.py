@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from meshctl.errors import UsageError
 from meshctl.kube import kinds as K
+from meshctl.kube.fields import Part
 from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
 
@@ -38,12 +39,16 @@ def image_version(image: str) -> str:
     return tag
 
 
+def _containers(workload: Resource) -> list[Part]:
+    return workload.fields.parts("spec", "template", "spec", "containers")
+
+
 def _main_image(workload: Resource, container: str) -> str:
-    containers = workload.spec.get("template", {}).get("spec", {}).get("containers") or []
+    containers = _containers(workload)
     for c in containers:
-        if c.get("name") == container:
-            return c.get("image", "")
-    return containers[0].get("image", "") if containers else ""
+        if c.text("name") == container:
+            return c.text("image")
+    return containers[0].text("image") if containers else ""
 
 
 def _revision(workload: Resource) -> str:
@@ -54,24 +59,26 @@ def _revision(workload: Resource) -> str:
 
 
 def _deployment_counts(d: Resource) -> tuple[int, int]:
-    desired = d.spec.get("replicas")
-    desired = 1 if desired is None else int(desired)
-    return int(d.status.get("readyReplicas") or 0), desired
+    desired = d.fields.integer("spec", "replicas")
+    return d.fields.integer("status", "readyReplicas") or 0, 1 if desired is None else desired
 
 
 def _daemonset_counts(ds: Resource) -> tuple[int, int]:
-    return int(ds.status.get("numberReady") or 0), int(ds.status.get("desiredNumberScheduled") or 0)
+    return ds.fields.integer("status", "numberReady") or 0, ds.fields.integer("status", "desiredNumberScheduled") or 0
+
+
+def _selects(ds: Resource, label: tuple[str, str]) -> bool:
+    key, value = label
+    return ds.fields.mapping("spec", "selector", "matchLabels").get(key) == value
 
 
 def _is_ztunnel(ds: Resource) -> bool:
-    selector = ds.spec.get("selector", {}).get("matchLabels") or {}
-    key, value = L.ZTUNNEL_APP_LABEL
-    return selector.get(key) == value or ds.labels.get("app.kubernetes.io/name") == ZTUNNEL
+    return _selects(ds, L.ZTUNNEL_APP_LABEL) or ds.labels.get("app.kubernetes.io/name") == ZTUNNEL
 
 
 def _is_cni(ds: Resource) -> bool:
     key, value = L.CNI_APP_LABEL
-    return ds.labels.get(key) == value or (ds.spec.get("selector", {}).get("matchLabels") or {}).get(key) == value
+    return ds.labels.get(key) == value or _selects(ds, L.CNI_APP_LABEL)
 
 
 def find_control_plane(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> list[ComponentInfo]:
@@ -102,10 +109,10 @@ def resolve_cluster_name(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE
     if not state.serves(K.DEPLOYMENT):
         return None
     for d in state.list(K.DEPLOYMENT, namespace, labels={"app": L.ISTIOD_APP}):
-        for c in d.spec.get("template", {}).get("spec", {}).get("containers") or []:
-            for env in c.get("env") or []:
-                if env.get("name") == L.ISTIOD_CLUSTER_ID_ENV:
-                    value = env.get("value") or ""
+        for c in _containers(d):
+            for env in c.iter_parts("env"):
+                if env.text("name") == L.ISTIOD_CLUSTER_ID_ENV:
+                    value = env.text("value")
                     if value and value != L.DEFAULT_CLUSTER_ID:
                         return value
     return None
@@ -117,13 +124,9 @@ def istiod_env_by_revision(state: ClusterState, namespace: str) -> dict[str, dic
     found: dict[str, dict[str, str]] = {}
     for d in state.list(K.DEPLOYMENT, namespace, labels={"app": L.ISTIOD_APP}):
         env = found.setdefault(_revision(d), {})
-        spec = d.spec if isinstance(d.spec, dict) else {}
-        template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
-        pod = template.get("spec") if isinstance(template.get("spec"), dict) else {}
-        containers = pod.get("containers") if isinstance(pod.get("containers"), list) else []
-        for c in containers:
-            entries = c.get("env") if isinstance(c, dict) and isinstance(c.get("env"), list) else []
-            env.update({str(e.get("name")): str(e.get("value")) for e in entries if isinstance(e, dict) and "value" in e})
+        for c in _containers(d):
+            env.update({str(e.data.get("name")): str(e.data.get("value")) for e in c.iter_parts("env")
+                        if "value" in e.data})
     return found
 
 

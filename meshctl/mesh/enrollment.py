@@ -60,7 +60,7 @@ class NamespaceInfo:
 def pod_capture(pod: Resource) -> str | None:
     """captured (istio-cni redirected its traffic), opted-out (labelled istio.io/dataplane-mode=none, as
     waypoints and gateways are) or not-captured; None for a pod that has finished."""
-    if pod.status.get("phase") in FINISHED_PHASES:
+    if pod.fields.text("status", "phase") in FINISHED_PHASES:
         return None
     if pod.annotations.get(L.REDIRECTION) == L.REDIRECTION_ENABLED:
         return CAPTURED
@@ -87,7 +87,7 @@ def describe_namespaces(state: ClusterState, namespace: str | None = None) -> li
     if namespace is not None:
         namespaces = [n for n in namespaces if n.name == namespace]
     return [
-        NamespaceInfo(ns.name, namespace_mode(ns.labels), ns.labels.get(L.USE_WAYPOINT, ""), pods[ns.name],
+        NamespaceInfo(ns.name, namespace_mode(ns.labels), str(ns.labels.get(L.USE_WAYPOINT, "")), pods[ns.name],
                       captured[ns.name], opted_out[ns.name])
         for ns in sorted(namespaces, key=lambda n: n.name)
     ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from meshctl.errors import ClusterUnavailableError, NotCapturedError
+from meshctl.errors import ClusterUnavailableError, ExitCode, NotCapturedError
 from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
@@ -41,6 +41,7 @@ class CheckResult:
     status: str  # ok | warning | failure | skipped
     detail: str = ""  # what was found (may span lines)
     hint: str = ""  # what to do about it; every result that is not ok has one
+    unavailable: bool = False  # failed because the cluster could not be read, not because of what it holds
 
     def to_dict(self) -> dict[str, str]:
         return {"name": self.name, "status": self.status, "detail": self.detail, "hint": self.hint}
@@ -82,7 +83,7 @@ def run_checks(checks: Sequence[Check[T]], subject: T, cluster: str = "") -> lis
         except NotCapturedError as err:
             results = [CheckResult(check.name, SKIPPED, err.message, err.hint or NOT_AVAILABLE_HINT)]
         except ClusterUnavailableError as err:
-            results = [CheckResult(check.name, FAILURE, err.message, err.hint or "")]
+            results = [CheckResult(check.name, FAILURE, err.message, err.hint or "", unavailable=True)]
         grouped.setdefault(check.category, []).extend(results)
     return [Category(name, tuple(results), cluster) for name, results in grouped.items()]
 
@@ -99,8 +100,18 @@ def failures(categories: Iterable[Category]) -> list[CheckResult]:
     return [r for c in categories for r in c.results if r.status == FAILURE]
 
 
+def unreadable(categories: Iterable[Category]) -> CheckResult | None:
+    """The first failure, when every failure is the cluster refusing or going away (nothing was found
+    wrong with what it holds): the run could not check, rather than found a problem."""
+    failed = failures(categories)
+    return failed[0] if failed and all(r.unavailable for r in failed) else None
+
+
 def exit_code(categories: Iterable[Category]) -> int:
-    """1 when a check failed; warnings alone still pass."""
+    """1 when a check failed, 69 when the only failures are the cluster not answering; warnings pass."""
+    categories = list(categories)
+    if unreadable(categories) is not None:
+        return int(ExitCode.UNAVAILABLE)
     return 1 if failures(categories) else 0
 
 
@@ -175,8 +186,8 @@ class GatewayApiCrd:
 
 def find_gateway_api_crds(state: ClusterState) -> list[GatewayApiCrd]:
     """The Gateway API CRDs installed (group gateway.networking.k8s.io), by name."""
-    return sorted((GatewayApiCrd(crd.name, crd.annotations.get(L.GATEWAY_API_BUNDLE_VERSION, ""),
-                                 crd.annotations.get(L.GATEWAY_API_CHANNEL, ""))
+    return sorted((GatewayApiCrd(crd.name, str(crd.annotations.get(L.GATEWAY_API_BUNDLE_VERSION, "")),
+                                 str(crd.annotations.get(L.GATEWAY_API_CHANNEL, "")))
                    for crd in state.list(K.CRD) if crd.name.endswith(GATEWAY_API_CRD_SUFFIX)),
                   key=lambda c: c.name)
 
@@ -256,9 +267,9 @@ def check_gateway_api_version(state: ClusterState, facts: VersionFacts) -> Check
 
 def schedulable_linux(node: Resource) -> bool:
     """A node ambient pods can land on: Linux, not cordoned, and Ready (when conditions are known)."""
-    if not is_linux(node) or node.spec.get("unschedulable"):
+    if not is_linux(node) or node.spec.get("unschedulable") is True:
         return False
-    ready = [c.get("status") for c in node.status.get("conditions") or [] if c.get("type") == "Ready"]
+    ready = [c.text("status") for c in node.fields.iter_parts("status", "conditions") if c.text("type") == "Ready"]
     return not ready or ready[0] == "True"
 
 
@@ -266,10 +277,10 @@ def ready_endpoints(state: ClusterState, service: Resource) -> int:
     """Ready addresses behind a Service, from its EndpointSlices (no ``ready`` condition means ready)."""
     addresses = set()
     for piece in state.list(K.ENDPOINT_SLICE, service.namespace, labels={L.SERVICE_NAME_LABEL: service.name}):
-        for endpoint in piece.raw.get("endpoints") or []:
-            if (endpoint.get("conditions") or {}).get("ready") is False:
+        for endpoint in piece.fields.iter_parts("endpoints"):
+            if endpoint.flag("conditions", "ready") is False:
                 continue
-            addresses.update(endpoint.get("addresses") or [])
+            addresses.update(endpoint.strings("addresses"))
     return len(addresses)
 
 
@@ -335,7 +346,7 @@ def crds_established(inst: Installation) -> Iterable[CheckResult]:
     for crd in inst.state.list(K.CRD):
         if crd.name not in inst.facts.istio_crds:
             continue
-        conds = {c.get("type"): c.get("status") for c in crd.status.get("conditions") or []}
+        conds = {c.text("type"): c.text("status") for c in crd.fields.iter_parts("status", "conditions")}
         # A CRD read without status (files, a trimmed snapshot) cannot say; the API server always writes it.
         if conds and conds.get("Established") != "True":
             pending.append(crd.name)
@@ -431,31 +442,32 @@ def _webhook_problems(inst: Installation, config: Resource) -> tuple[list[str], 
     revision = config.labels.get(L.REV, L.DEFAULT_REVISION)
     found: dict[str, list[str]] = {}
     hints: dict[str, str] = {}
-    for hook in config.raw.get("webhooks") or []:
-        client = hook.get("clientConfig") or {}
+    hooks = config.fields.parts("webhooks")
+    for hook in hooks:
+        client = hook.part("clientConfig")
         problems = []
-        if not client.get("caBundle"):
+        if not client.text("caBundle"):
             problems.append("no CA bundle")
             hints["ca"] = (f"istiod ({revision}) writes the CA bundle once it runs: make sure it is ready "
                            f"(kubectl -n {inst.namespace} logs deployment/{_istiod_name(inst, revision)})")
-        ref = client.get("service")
-        if ref:
-            where = f"Service {ref.get('namespace', '')}/{ref.get('name', '')}"
-            port = int(ref.get("port") or 443)
-            service = inst.state.get(K.SERVICE, ref.get("name", ""), ref.get("namespace", ""))
+        ref = client.part("service")
+        if ref.data:
+            where = f"Service {ref.text('namespace')}/{ref.text('name')}"
+            port = ref.integer("port") or 443
+            service = inst.state.get(K.SERVICE, ref.text("name"), ref.text("namespace"))
             if service is None:
                 problems.append(f"{where} not found")
                 hints["service"] = ("restore the control plane's Services (meshctl install), or point the tag at an "
                                     "installed revision (meshctl tag set)")
-            elif port not in [p.get("port") for p in service.spec.get("ports") or []]:
+            elif port not in [p.integer("port") for p in service.fields.iter_parts("spec", "ports")]:
                 problems.append(f"{where} has no port {port}")
                 hints["port"] = "install again to restore the Service's ports: meshctl install"
             elif not ready_endpoints(inst.state, service):
                 problems.append(f"{where} has no ready endpoints, so calls to the webhook fail")
                 hints["endpoints"] = f"make istiod ({revision}) ready: kubectl -n {inst.namespace} get pods -l app=istiod"
         for problem in problems:
-            found.setdefault(problem, []).append(hook.get("name", "?"))
-    count = len(config.raw.get("webhooks") or [])
+            found.setdefault(problem, []).append(hook.text("name", default="?"))
+    count = len(hooks)
     lines = [p if len(names) == count else f"{p} ({', '.join(names)})" for p, names in found.items()]
     return lines, list(hints.values())
 
@@ -589,10 +601,11 @@ def pods_captured(inst: Installation) -> Iterable[CheckResult]:
 
 def restart_command(pod: Resource) -> str:
     """How to restart a pod: roll out its Deployment when it has one, else delete it."""
-    owner = next((o for o in pod.metadata.get("ownerReferences") or [] if o.get("kind") == "ReplicaSet"), None)
+    owner = next((o.text("name") for o in pod.fields.iter_parts("metadata", "ownerReferences")
+                  if o.text("kind") == "ReplicaSet"), "")
     template_hash = pod.labels.get(L.POD_TEMPLATE_HASH)
-    if owner and template_hash and str(owner.get("name", "")).endswith(f"-{template_hash}"):
-        deployment = owner["name"][: -len(template_hash) - 1]
+    if owner and isinstance(template_hash, str) and template_hash and owner.endswith(f"-{template_hash}"):
+        deployment = owner[: -len(template_hash) - 1]
         return f"kubectl -n {pod.namespace} rollout restart deployment/{deployment}"
     return f"kubectl -n {pod.namespace} delete pod {pod.name}"
 

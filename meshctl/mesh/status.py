@@ -73,8 +73,8 @@ def find_gateways(state: ClusterState, tags: dict[str, str] | None = None) -> li
     for gw in gateways:
         plane = gateway_data_plane(gw, controllers)
         programmed, reason = programmed_condition(gw)  # the same reading as `waypoint list`
-        addresses = tuple(str(a.get("value")) for a in gw.status.get("addresses") or [] if isinstance(a, dict))
-        found.append(GatewayState(gw.namespace, gw.name, plane.role, str(gw.spec.get("gatewayClassName") or ""),
+        addresses = tuple(a.scalar("value") for a in gw.fields.iter_parts("status", "addresses"))
+        found.append(GatewayState(gw.namespace, gw.name, plane.role, gw.fields.text("spec", "gatewayClassName"),
                                   plane.label, serving_revision(gw, tags or {}) if plane.istio else "",
                                   programmed, reason, addresses, plane.needs_agentgateway_switch))
     return found
@@ -85,13 +85,13 @@ def find_revision_tags(state: ClusterState) -> list[tuple[str, str]]:
     for webhook in list_if_served(state, K.MUTATING_WEBHOOK) or []:
         tag = webhook.labels.get(L.TAG)
         if tag:
-            tags.append((tag, webhook.labels.get(L.REV, L.DEFAULT_REVISION)))
+            tags.append((str(tag), str(webhook.labels.get(L.REV, L.DEFAULT_REVISION))))
     return sorted(set(tags))
 
 
 def find_remote_clusters(state: ClusterState, namespace: str) -> list[str]:
     secrets = list_if_served(state, K.SECRET, namespace) or []
-    return sorted(s.annotations.get(L.CLUSTER_ANNOTATION, s.name) for s in secrets
+    return sorted(str(s.annotations.get(L.CLUSTER_ANNOTATION, s.name)) for s in secrets
                   if s.labels.get(L.MULTICLUSTER_SECRET) == "true")
 
 
@@ -101,8 +101,7 @@ def is_linux(node: Resource) -> bool:
 
 def pod_ready(pod: Resource) -> bool:
     """The pod's Ready condition is True (malformed status, as hand-written files may hold, is not ready)."""
-    status = pod.status if isinstance(pod.status, dict) else {}
-    conditions = status.get("conditions")
+    conditions = pod.status.get("conditions")
     if not isinstance(conditions, list):
         return False
     return any(isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
@@ -117,7 +116,7 @@ def node_coverage(state: ClusterState, namespace: str, pod_label: tuple[str, str
     if nodes is None or pods is None:
         return None, None, []
     key, value = pod_label
-    ready_on = {pod.spec.get("nodeName") for pod in pods if pod.labels.get(key) == value and pod_ready(pod)}
+    ready_on = {pod.fields.text("spec", "nodeName") for pod in pods if pod.labels.get(key) == value and pod_ready(pod)}
     wanted = [n for n in nodes if counts(n)]
     missing = sorted(n.name for n in wanted if n.name not in ready_on)
     return len(wanted), len(wanted) - len(missing), missing

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import os
+import weakref
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -61,6 +63,27 @@ class FakeKube:
             self._api.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns},
                             "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
         self._controllers.discard()
+        FakeKube.instances.add(self)
+
+    instances: "weakref.WeakSet[FakeKube]" = weakref.WeakSet()  # every fake alive: their secrets are known
+
+    def secret_values(self) -> set[str]:
+        """What no meshctl output may show: the server's token and every value of its Secrets (as
+        stored, and decoded)."""
+        found = {self.token} if self.token else set()
+        for secret in self.objects("secrets"):
+            for key in ("data", "stringData"):
+                values = secret.get(key) if isinstance(secret.get(key), dict) else {}
+                for name, value in values.items():
+                    if not isinstance(value, str) or _public_secret_key(str(name)):
+                        continue
+                    found.add(value)
+                    if key == "data":
+                        try:
+                            found.add(base64.b64decode(value, validate=True).decode())
+                        except (ValueError, UnicodeDecodeError):
+                            pass
+        return found
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -241,3 +264,9 @@ def write_kubeconfig(path: str | os.PathLike[str], kubes: Sequence[FakeKube],
     with os.fdopen(fd, "w") as f:
         f.write(text)
     return path
+
+
+def _public_secret_key(name: str) -> bool:
+    """Secret keys whose values are public: a token Secret's namespace, and certificates (not keys)."""
+    lowered = name.lower()
+    return lowered == "namespace" or (("cert" in lowered or lowered.endswith(".crt")) and "key" not in lowered)

@@ -194,3 +194,14 @@ def test_readiness_timeout_exits_1_naming_what_is_not_ready(cluster):
     assert result.code == 1
     assert "Pilot not ready after 1s: Deployment istio-system/istiod" in result.err
     assert "no pods yet" in result.err  # the explanation, shown above the error
+
+
+def test_a_cluster_that_stops_answering_during_the_precheck_is_69_not_1(cluster):
+    kube, run, _ = cluster
+    kube.faults.add(503, times=None, method="GET", path=r"^/apis?(/|$)", retry_after=0)
+    result = run("install", "-y")
+    assert result.code == 69, result.err
+    assert "precheck could not read the cluster" in result.err and "kept failing" in result.err
+    assert deployment(kube) is None
+    result = run("install", "-y", "--force")  # --force passes failed checks, never an unanswering cluster
+    assert result.code == 69 and deployment(kube) is None

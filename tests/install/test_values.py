@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -385,3 +386,37 @@ def test_values_doc_lists_every_key_and_profile():
         assert f"| `{path}` |" in doc, path
     for name in S.BUILTIN_PROFILES:
         assert f"### `{name}`" in doc
+
+
+# -- hostile values: errors, never an internal error ---------------------------------------------------
+
+
+def test_a_set_integer_too_long_to_print_stays_text_and_meets_the_schema():
+    with pytest.raises(UsageError, match="values.cni.ambient.reconcileIptablesOnStartup"):
+        resolve("ambient", [], ["values.cni.ambient.reconcileIptablesOnStartup=" + "1" * 5000])
+    spec = resolve("ambient", [], ["values.global.meshID=" + "7" * 5000])  # a string field keeps the text
+    assert spec.chart["global"]["meshID"] == "7" * 5000
+
+
+def test_a_kubernetes_structure_must_be_a_map(tmp_path):
+    with pytest.raises(UsageError, match="values.cni.seLinuxOptions must be"):
+        resolve("ambient", [], ["values.cni.seLinuxOptions=1.30"])
+    bad = write(tmp_path, "bad.yaml", "values:\n  pilot:\n    affinity: [1]\n")
+    with pytest.raises(InputError, match="values.pilot.affinity must be"):
+        resolve("ambient", [bad], [])
+
+
+def test_yaml_sets_and_binaries_read_as_kubernetes_reads_them(tmp_path):
+    values = write(tmp_path, "v.yaml", """\
+        values:
+          pilot:
+            affinity: !!set {a, b}
+            podAnnotations:
+              blob: !!binary |
+                aGVs
+                bG8=
+    """)
+    spec = resolve("ambient", [values], [])
+    assert spec.user_values["values"]["pilot"]["affinity"] == {}  # a set is a map of nulls; null keys drop
+    assert spec.user_values["values"]["pilot"]["podAnnotations"]["blob"] == "aGVsbG8="
+    json.dumps(spec.user_values)  # what the install stores: plain JSON, no Python set or bytes
