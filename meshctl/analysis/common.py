@@ -80,11 +80,12 @@ def label_selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[s
         return True
     if not isinstance(selector, Mapping):
         return False
-    for key, value in (selector.get("matchLabels") or {}).items():
+    for key, value in mapping(selector.get("matchLabels")).items():
         if labels.get(key) != value:
             return False
-    for requirement in selector.get("matchExpressions") or []:
-        if not _requirement_matches(requirement or {}, labels):
+    expressions = selector.get("matchExpressions")
+    for requirement in expressions if isinstance(expressions, list) else []:
+        if not _requirement_matches(mapping(requirement), labels):
             return False
     return True
 
@@ -92,7 +93,10 @@ def label_selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[s
 def _requirement_matches(requirement: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     key = requirement.get("key")
     operator = requirement.get("operator")
-    values = [str(v) for v in requirement.get("values") or []]
+    values = [str(v) for v in requirement.get("values") or [] if isinstance(v, (str, int, float))] \
+        if isinstance(requirement.get("values"), list) else []
+    if not isinstance(key, str):
+        return False
     if operator == "In":
         return key in labels and labels[key] in values
     if operator == "NotIn":
@@ -131,10 +135,10 @@ def template_env(workload: Resource, name: str) -> list[str]:
     """Values of environment variable ``name`` in the containers of a workload's pod template, in order
     (unset and empty values left out)."""
     values = []
-    for container in ((workload.spec.get("template") or {}).get("spec") or {}).get("containers") or []:
-        for env in (container or {}).get("env") or []:
-            if (env or {}).get("name") == name and env.get("value"):
-                values.append(str(env["value"]))
+    for container in workload.fields.iter_parts("spec", "template", "spec", "containers"):
+        for env in container.iter_parts("env"):
+            if env.text("name") == name and env.scalar("value"):
+                values.append(env.scalar("value"))
     return values
 
 
@@ -182,7 +186,7 @@ def pod_in_mesh(pod: Resource, ctx: Context) -> bool:
 
 def webhook_entries(config: Resource) -> list[dict[str, Any]]:
     """The webhooks of a Mutating- or ValidatingWebhookConfiguration (entries that are not objects left out)."""
-    return [w for w in config.raw.get("webhooks") or [] if isinstance(w, dict)]
+    return [w for w in config.fields.sequence("webhooks") if isinstance(w, dict)]
 
 
 # -- hosts and exportTo ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 from meshctl.analysis.framework import Analyzer, Context, MultiClusterAnalyzer, all_analyzers
 from meshctl.analysis.messages import Message, MessageType, register
-from meshctl.errors import UsageError
+from meshctl.errors import InputError, UsageError
 from meshctl.kube.state import ClusterState
 from meshctl.mesh import labels as L
 
@@ -88,6 +88,8 @@ def _run_one(ctx: Context, cls: type[Analyzer], call) -> None:
     ctx.current = cls.name
     try:
         call(cls())
+    except InputError:  # a snapshot file that does not parse is bad input (65), not an analyzer's bug
+        raise
     except Exception as err:  # noqa: BLE001 - reported as Istio does, as an internal error message
         from meshctl.analysis.messages import MESSAGE_TYPES
         from meshctl.errors import describe_bug

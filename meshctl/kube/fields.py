@@ -99,6 +99,9 @@ class Part:
     def integer(self, *keys: str | int) -> int | None:
         return self._get(keys, int)
 
+    def number(self, *keys: str | int) -> int | float | None:
+        return self._get(keys, float)
+
     def flag(self, *keys: str | int) -> bool | None:
         return self._get(keys, bool)
 

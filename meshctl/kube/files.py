@@ -19,8 +19,8 @@ from typing import Any
 from meshctl.errors import InputError, UsageError
 from meshctl.kube.kinds import REGISTRY, Kind
 from meshctl.kube.state import IndexedObjects, Location, Resource, SourceInfo
-from meshctl.kube.yamlio import (MAX_DEPTH, MAX_INT_DIGITS, LineError, fast_documents, kubernetes_loader,
-                                 too_deep, too_long_integer)
+from meshctl.kube.yamlio import (MAX_DEPTH, MAX_INT_DIGITS, LineError, depth_within, fast_documents,
+                                 kubernetes_loader, too_deep, too_long_integer)
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def parse_json_documents(text: str, name: str) -> Iterator[Document]:
     except RecursionError:
         data = None
     # Only a text with that many brackets can nest that deep: most files skip the walk.
-    if text.count("{") + text.count("[") > MAX_DEPTH and (data is None or not _depth_within(data, MAX_DEPTH)):
+    if text.count("{") + text.count("[") > MAX_DEPTH and (data is None or not depth_within(data, MAX_DEPTH)):
         err = too_deep(_deep_json_line(text))
         raise InputError(f"{name}:{err.line}: {err.message}", err.hint)
     if _is_list(data):
@@ -166,15 +166,6 @@ def _deep_json_line(text: str) -> int:
     return 1
 
 
-def _depth_within(data: Any, limit: int) -> bool:
-    stack = [(data, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return False
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
-    return True
 
 
 def decode(raw: bytes, name: str) -> str:

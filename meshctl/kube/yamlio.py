@@ -171,11 +171,13 @@ def kubernetes_loader():
         def construct_document(self, node):  # PyYAML hook, once per document
             if self.check_aliases:
                 check_expansion(node)
-            else:
-                check_depth(node)
             self.doc_line = node.start_mark.line + 1
             self.item_lines = list_item_lines(node)
-            return super().construct_document(node)
+            data = super().construct_document(node)
+            # Walking the built data is cheaper than walking the nodes; the nodes say where.
+            if not self.check_aliases and not depth_within(data, MAX_DEPTH):
+                check_depth(node)
+            return data
 
     return KubernetesLoader
 
@@ -198,6 +200,18 @@ def list_item_lines(node) -> list[int]:
     if not is_list or items is None:
         return []
     return [item.start_mark.line + 1 for item in items.value]
+
+
+def depth_within(data: Any, limit: int) -> bool:
+    """Whether maps and lists nest at most ``limit`` deep (walked without recursion)."""
+    stack = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return True
 
 
 def check_depth(root) -> None:

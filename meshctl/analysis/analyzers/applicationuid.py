@@ -10,19 +10,17 @@ from __future__ import annotations
 from meshctl.analysis.common import ISTIO_PROXY, is_istio_control_plane
 from meshctl.analysis.framework import Analyzer, Context, analyzer
 from meshctl.kube import kinds as K
+from meshctl.kube.fields import Part
 
 PROXY_UID = 1337
 EXEMPT_CONTAINERS = frozenset({ISTIO_PROXY, "istio-operator"})
 
 
-def runs_as_proxy_user(pod_spec: dict) -> bool:
-    if ((pod_spec.get("securityContext") or {}).get("runAsUser")) == PROXY_UID:
+def runs_as_proxy_user(pod_spec: Part) -> bool:
+    if pod_spec.integer("securityContext", "runAsUser") == PROXY_UID:
         return True
-    return any(
-        ((c or {}).get("securityContext") or {}).get("runAsUser") == PROXY_UID
-        for c in pod_spec.get("containers") or []
-        if (c or {}).get("name") not in EXEMPT_CONTAINERS
-    )
+    return any(c.integer("securityContext", "runAsUser") == PROXY_UID
+               for c in pod_spec.iter_parts("containers") if c.text("name") not in EXEMPT_CONTAINERS)
 
 
 @analyzer
@@ -34,9 +32,9 @@ class ApplicationUIDAnalyzer(Analyzer):
 
     def analyze(self, ctx: Context) -> None:
         for pod in ctx.resources(K.POD):
-            if not is_istio_control_plane(pod) and runs_as_proxy_user(pod.spec):
+            if not is_istio_control_plane(pod) and runs_as_proxy_user(pod.fields.part("spec")):
                 ctx.report("IST0144", pod, field_path="spec")
         for deployment in ctx.resources(K.DEPLOYMENT):
-            pod_spec = (deployment.spec.get("template") or {}).get("spec") or {}
+            pod_spec = deployment.fields.part("spec", "template", "spec")
             if not is_istio_control_plane(deployment) and runs_as_proxy_user(pod_spec):
                 ctx.report("IST0144", deployment, field_path="spec.template.spec")

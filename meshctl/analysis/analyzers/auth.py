@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from meshctl.analysis.common import offline_workload_matches, pod_in_mesh, selector_text
+from meshctl.analysis.common import offline_workload_matches, pod_in_mesh, selector_text, string_map
 from meshctl.analysis.framework import Context, MultiClusterAnalyzer, analyzer, selector_matches
 from meshctl.kube import kinds as K
 from meshctl.kube.kinds import Kind
@@ -101,11 +101,13 @@ def known_namespaces(ctx: Context) -> set[str]:
 def source_namespaces(policy: Resource) -> list[tuple[str, str]]:
     """(field path, namespace pattern) of every from.source namespace the policy names."""
     out = []
-    for i, rule in enumerate(policy.spec.get("rules") or []):
-        for j, source in enumerate((rule or {}).get("from") or []):
-            spec = (source or {}).get("source") or {}
+    for i, rule in enumerate(policy.fields.sequence("spec", "rules")):
+        sources = rule.get("from") if isinstance(rule, dict) and isinstance(rule.get("from"), list) else []
+        for j, source in enumerate(sources):
+            spec = source.get("source") if isinstance(source, dict) else None
             for field in ("namespaces", "notNamespaces"):
-                for k, ns in enumerate(spec.get(field) or []):
+                names = spec.get(field) if isinstance(spec, dict) else None
+                for k, ns in enumerate(names if isinstance(names, list) else []):
                     if isinstance(ns, str):
                         out.append((f"spec.rules[{i}].from[{j}].source.{field}[{k}]", ns))
     return out
@@ -145,7 +147,7 @@ class AuthorizationPoliciesAnalyzer(MultiClusterAnalyzer):
 
 def check_workloads(ctx: Context, policy: Resource, pods: MeshPods, root: str) -> None:
     selector = policy.spec.get("selector")
-    labels = (selector.get("matchLabels") or {}) if isinstance(selector, dict) else None
+    labels = string_map(selector.get("matchLabels")) if isinstance(selector, dict) else None
     if policy.namespace == root:
         # Mesh-wide: a selector may match pods anywhere; without one it applies to every workload.
         if labels is not None and not pods.any_match(labels, None):

@@ -42,6 +42,8 @@ def describe(condition: dict, parent: str = "") -> str:
 
 def is_negative(kind: Kind, condition: dict) -> bool:
     ctype = condition.get("type")
+    if not isinstance(ctype, str):
+        return False
     if kind == K.AUTHORIZATION_POLICY and (ctype, condition.get("reason")) == PARTIALLY_INVALID:
         return True
     types = GATEWAY_API_NEGATIVE if kind in ROUTE_KINDS else NEGATIVE_WHEN_FALSE.get(kind, frozenset())
@@ -49,7 +51,8 @@ def is_negative(kind: Kind, condition: dict) -> bool:
 
 
 def conditions_of(status: dict) -> list[dict]:
-    return [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+    conditions = status.get("conditions")
+    return [c for c in conditions if isinstance(c, dict)] if isinstance(conditions, list) else []
 
 
 def parent_name(ref: dict, route: Resource) -> str:
@@ -75,10 +78,11 @@ class ConditionAnalyzer(Analyzer):
                         ctx.report("IST0171", resource, describe(condition), field_path="status.conditions")
         for kind in ROUTE_KINDS:
             for route in ctx.resources(kind):
-                for parent in route.status.get("parents") or []:
+                for parent in route.fields.sequence("status", "parents"):
                     if not isinstance(parent, dict):
                         continue
-                    where = parent_name(parent.get("parentRef") or {}, route)
+                    ref = parent.get("parentRef")
+                    where = parent_name(ref if isinstance(ref, dict) else {}, route)
                     for condition in conditions_of(parent):
                         if is_negative(kind, condition):
                             ctx.report("IST0171", route, describe(condition, where), field_path="status.parents")

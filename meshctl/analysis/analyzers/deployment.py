@@ -19,19 +19,15 @@ MANAGED_BY = "gateway.istio.io/managed"
 MESH_CONTROLLER = "istio.io-mesh-controller"  # value on the Deployments istiod makes for waypoints
 
 
-def template(deployment: Resource) -> dict:
-    return deployment.spec.get("template") or {}
-
-
 def template_labels(deployment: Resource) -> dict:
-    return (template(deployment).get("metadata") or {}).get("labels") or {}
+    return deployment.fields.string_map("spec", "template", "metadata", "labels")
 
 
 def deployment_in_mesh(deployment: Resource, ctx: Context) -> bool:
-    meta = template(deployment).get("metadata") or {}
-    containers = (template(deployment).get("spec") or {}).get("containers") or []
+    meta = deployment.fields.part("spec", "template", "metadata")
+    containers = [c.data for c in deployment.fields.iter_parts("spec", "template", "spec", "containers")]
     namespace = ctx.get(K.NAMESPACE, "", deployment.namespace)
-    return sidecar_injected(meta.get("labels") or {}, meta.get("annotations") or {}, containers, namespace)
+    return sidecar_injected(meta.mapping("labels"), meta.mapping("annotations"), containers, namespace)
 
 
 def services_by_deployment(ctx: Context, deployments: list[Resource]) -> dict[int, list[Resource]]:
@@ -45,7 +41,7 @@ def services_by_deployment(ctx: Context, deployments: list[Resource]) -> dict[in
             index[(d.namespace, key, value)].append(d)
     out: dict[int, list[Resource]] = defaultdict(list)
     for svc in ctx.resources(K.SERVICE):
-        selector = svc.spec.get("selector") or {}
+        selector = svc.fields.string_map("spec", "selector")
         if not selector:
             continue  # a Service without selector selects no pods
         key, value = sorted(selector.items())[0]
@@ -57,8 +53,8 @@ def services_by_deployment(ctx: Context, deployments: list[Resource]) -> dict[in
 
 def service_ports(services: list[Resource]):
     for svc in services:
-        for port in svc.spec.get("ports") or []:
-            if isinstance(port, dict) and isinstance(port.get("port"), int):
+        for port in svc.fields.sequence("spec", "ports"):
+            if isinstance(port, dict) and isinstance(port.get("port"), int) and not isinstance(port["port"], bool):
                 yield f"{svc.namespace}/{svc.name}", port
 
 
@@ -86,7 +82,7 @@ def check_protocols(ctx: Context, deployment: Resource, services: list[Resource]
     # port number -> protocol -> service names
     by_port: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for name, port in service_ports(services):
-        by_port[port["port"]][port.get("protocol") or "TCP"].append(name)
+        by_port[port["port"]][str(port.get("protocol") or "TCP")].append(name)
     for number in sorted(by_port):
         protocols = by_port[number]
         if len(protocols) > 1:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from meshctl.analysis.framework import Analyzer, Context, analyzer
 from meshctl.kube import kinds as K
+from meshctl.kube.fields import Part
 
 REMOVED_GROUP = "rbac.istio.io"
 REMOVED_KINDS = frozenset({"ClusterRbacConfig", "RbacConfig", "ServiceRole", "ServiceRoleBinding"})
@@ -22,10 +23,9 @@ class DeprecationAnalyzer(Analyzer):
 
     def analyze(self, ctx: Context) -> None:
         for vs in ctx.resources(K.VIRTUAL_SERVICE):
-            for i, route in enumerate(vs.spec.get("http") or []):
-                delay = ((route or {}).get("fault") or {}).get("delay") or {}
-                percent = delay.get("percent")
-                if isinstance(percent, (int, float)) and not isinstance(percent, bool) and percent > 0:
+            for i, route in enumerate(vs.fields.sequence("spec", "http")):
+                percent = Part(route, vs.origin).number("fault", "delay", "percent")
+                if percent is not None and percent > 0:
                     ctx.report("IST0002", vs, "HTTPRoute.fault.delay.percent is deprecated; use "
                                "HTTPRoute.fault.delay.percentage", field_path=f"spec.http[{i}].fault.delay.percent")
         for sidecar in ctx.resources(K.SIDECAR):
@@ -33,6 +33,6 @@ class DeprecationAnalyzer(Analyzer):
                 ctx.report("IST0002", sidecar, "OutboundTrafficPolicy.EgressProxy is ignored",
                            field_path="spec.outboundTrafficPolicy.egressProxy")
         for crd in ctx.resources(K.CRD):
-            group, kind = crd.spec.get("group"), (crd.spec.get("names") or {}).get("kind")
+            group, kind = crd.fields.text("spec", "group"), crd.fields.text("spec", "names", "kind")
             if group == REMOVED_GROUP and kind in REMOVED_KINDS:
                 ctx.report("IST0002", crd, f"custom resource type {group} {kind} has been removed")

@@ -66,13 +66,13 @@ class ExternalControlPlaneAnalyzer(Analyzer):
         for kind in (K.VALIDATING_WEBHOOK, K.MUTATING_WEBHOOK):
             for config in ctx.resources(kind):
                 if is_istio_webhook(config):
-                    for i, hook in enumerate(config.raw.get("webhooks") or []):
-                        check_webhook(ctx, config, hook or {}, f"webhooks[{i}].clientConfig")
+                    for i, hook in enumerate(config.fields.parts("webhooks")):
+                        check_webhook(ctx, config, hook.data, f"webhooks[{i}].clientConfig")
 
 
 def check_webhook(ctx: Context, config: Resource, hook: dict, field: str) -> None:
     name = hook.get("name") or ""
-    client = hook.get("clientConfig") or {}
+    client = hook.get("clientConfig") if isinstance(hook.get("clientConfig"), dict) else {}
     url = client.get("url")
     if url is None:
         if not client.get("service"):

@@ -17,6 +17,7 @@ from meshctl.analysis.common import (
     has_ambient_label,
     is_system_namespace,
     label_selector_matches,
+    mapping,
     webhook_entries,
 )
 from meshctl.analysis.framework import Analyzer, Context, analyzer
@@ -188,7 +189,7 @@ class ImageAnalyzer(Analyzer):
 
 
 def has_auto_image(pod_spec: dict[str, Any]) -> bool:
-    containers = [c for c in pod_spec.get("containers") or [] if isinstance(c, dict)]
+    containers = [c for c in mapping(pod_spec).get("containers") or [] if isinstance(c, dict)]
     return any(c.get("name") == ISTIO_PROXY and c.get("image") == AUTO_IMAGE for c in containers)
 
 
@@ -204,7 +205,8 @@ class ImageAutoAnalyzer(Analyzer):
         for pod in ctx.resources(K.POD):
             if has_auto_image(pod.spec):
                 ctx.report("IST0147", pod, "Pod", pod.name)
-        deployments = [d for d in ctx.resources(K.DEPLOYMENT) if has_auto_image(self._template(d).get("spec") or {})]
+        deployments = [d for d in ctx.resources(K.DEPLOYMENT)
+                       if has_auto_image(d.fields.mapping("spec", "template", "spec"))]
         if not deployments or not ctx.has(K.MUTATING_WEBHOOK):
             return  # without the webhooks we cannot tell whether they will be injected
         hooks = [h for c in ctx.resources(K.MUTATING_WEBHOOK) for h in webhook_entries(c)
@@ -212,12 +214,8 @@ class ImageAutoAnalyzer(Analyzer):
         for deployment in deployments:
             ns = ctx.get(K.NAMESPACE, "", deployment.namespace or "default")
             ns_labels = ns.labels if ns is not None else {}
-            pod_labels = (self._template(deployment).get("metadata") or {}).get("labels") or {}
+            pod_labels = deployment.fields.string_map("spec", "template", "metadata", "labels")
             if not any(label_selector_matches(h.get("namespaceSelector"), ns_labels)
                        and label_selector_matches(h.get("objectSelector"), pod_labels) for h in hooks):
                 ctx.report("IST0146", deployment, "Deployment", deployment.name)
 
-    @staticmethod
-    def _template(deployment: Resource) -> dict[str, Any]:
-        template = deployment.spec.get("template")
-        return template if isinstance(template, dict) else {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshctl.analysis.common import ISTIO_WEBHOOK_SUFFIX, label_selector_matches, webhook_entries
+from meshctl.analysis.common import ISTIO_WEBHOOK_SUFFIX, label_selector_matches, mapping, string_list, webhook_entries
 from meshctl.analysis.framework import Analyzer, Context, analyzer
 from meshctl.kube import kinds as K
 from meshctl.kube.state import Resource
@@ -20,12 +20,13 @@ def revisions_of(config: Resource) -> set[str]:
         revisions.add(config.labels[L.REV])
     for hook in webhook_entries(config):
         for selector_field in ("namespaceSelector", "objectSelector"):
-            selector = hook.get(selector_field) or {}
-            if L.REV in (selector.get("matchLabels") or {}):
-                revisions.add(str(selector["matchLabels"][L.REV]))
+            selector = mapping(hook.get(selector_field))
+            match_labels = mapping(selector.get("matchLabels"))
+            if L.REV in match_labels:
+                revisions.add(str(match_labels[L.REV]))
             for requirement in selector.get("matchExpressions") or []:
-                if (requirement or {}).get("key") == L.REV:
-                    revisions.update(str(v) for v in requirement.get("values") or [])
+                if mapping(requirement).get("key") == L.REV:
+                    revisions.update(string_list(requirement.get("values")))
     return revisions
 
 
@@ -83,7 +84,7 @@ class WebhookAnalyzer(Analyzer):
             return
         for config in configs:
             for hook in webhook_entries(config):
-                service = (hook.get("clientConfig") or {}).get("service")
+                service = mapping(hook.get("clientConfig")).get("service")
                 if not isinstance(service, dict):
                     continue  # a URL webhook: nothing in the cluster to look up
                 ns, name = service.get("namespace") or "", service.get("name") or ""
