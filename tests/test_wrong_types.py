@@ -205,3 +205,22 @@ def test_snapshot_save_drops_secret_data_of_any_shape(cli, tmp_path):
     saved = "".join(p.read_text() for p in (tmp_path / "snap").rglob("*.yaml"))
     assert value not in saved and "plain-secret-text" not in saved
     assert "key: ''" in saved  # keys are kept, values never
+
+
+def test_a_damaged_snapshot_file_is_65_from_analyze_not_an_analyzer_failure(cli, tmp_path):
+    snap = mutated_snapshot(tmp_path, "cluster1", "services", "details", ("metadata",), 1.5)
+    result = cli("analyze", "--snapshot", snap, "-A")
+    assert result.code == ExitCode.DATA, result.err
+    assert "an item is not a Kubernetes object" in result.err and "IST0001" not in result.out
+
+
+@pytest.mark.parametrize("resource, name, path, value", [
+    ("validatingwebhookconfigurations.admissionregistration.k8s.io", "istiod-default-validator", ("webhooks", 0), 5),
+    ("customresourcedefinitions.apiextensions.k8s.io", "telemetries.telemetry.istio.io", ("spec", "names"), [1]),
+    ("deployments.apps", "curl", ("spec", "template", "spec"), "{{ 7*7 }}"),
+])
+def test_analyzers_read_wrong_types_as_absent(cli, tmp_path, resource, name, path, value):
+    snap = mutated_snapshot(tmp_path, "cluster1", resource, name, path, value)
+    result = cli("analyze", "--snapshot", snap, "-A", "-o", "json")
+    assert result.code in (0, 79), result.err
+    assert not [m for m in json.loads(result.out) if m["code"] == "IST0001"]
