@@ -224,3 +224,28 @@ def test_analyzers_read_wrong_types_as_absent(cli, tmp_path, resource, name, pat
     result = cli("analyze", "--snapshot", snap, "-A", "-o", "json")
     assert result.code in (0, 79), result.err
     assert not [m for m in json.loads(result.out) if m["code"] == "IST0001"]
+
+
+@pytest.mark.parametrize("ports", ["5", "[1, [2]]", "[{containerPort: [1]}]"])
+def test_inference_scaffold_reads_wrongly_typed_ports_as_absent(cli, tmp_path, ports):
+    (tmp_path / "d.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: vllm, namespace: llm}\n"
+        f"spec:\n  template:\n    spec:\n      containers:\n      - name: server\n        ports: {ports}\n")
+    result = cli("inference", "scaffold", "--deployment", "llm/vllm", "--port", "8000", "-f", str(tmp_path / "d.yaml"))
+    assert result.code == ExitCode.ERROR and "internal error" not in result.err
+    assert "has no container port 8000 (it declares: none)" in result.err
+
+
+def test_kubeconfig_readers_take_any_shape():
+    from meshctl.kube.live import redact_url, select_context
+
+    assert select_context({"contexts": 5, "users": "x"}) == ({}, {})
+    assert select_context({"contexts": ["ctx"], "clusters": [{"name": "a", "cluster": "s"}]}) == ({}, {})
+    assert redact_url("https://admin:fixture-pw@[::1:6443/api") == "https://[::1:6443/api"  # does not parse
+    assert redact_url("https://admin:fixture-pw@h:6443/api") == "https://h:6443/api"
+
+
+def test_string_maps_leave_out_keys_that_are_not_strings():
+    part = resource({"metadata": {"name": "x", "namespace": "ns"}, "spec": {"selector": {1: "a", "app": "b"}}}).fields
+    assert part.string_map("spec", "selector") == {"app": "b"}
+    assert take_notes() == ["ignored Service ns/x: spec.selector.1 is not a string"]

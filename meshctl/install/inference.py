@@ -90,11 +90,17 @@ def _check_name(name: str, what: str) -> None:
                          hint="choose a shorter or simpler name with --name")
 
 
+def _ports(container: dict) -> list[dict]:
+    """A container's port entries that are maps (a file can hold anything there)."""
+    ports = container.get("ports")
+    return [p for p in ports if isinstance(p, dict)] if isinstance(ports, list) else []
+
+
 def _port_list(deployment: Resource) -> str:
     ports = []
     for container in template_containers(deployment):
-        for p in container.get("ports") or []:
-            if isinstance(p, dict) and p.get("containerPort") is not None:
+        for p in _ports(container):
+            if type(p.get("containerPort")) is int:
                 ports.append(f"{p['containerPort']}" + (f" ({p['name']})" if p.get("name") else "")
                              + f" in container {container.get('name', '?')}")
     return ", ".join(ports) or "none"
@@ -107,8 +113,8 @@ def model_server(state: ClusterState, namespace: str, name: str, port: int) -> R
     if deployment is None:
         raise MeshctlError(f"Deployment {namespace}/{name} not found in {where}",
                            hint=f"check the name: kubectl -n {namespace} get deployments")
-    declared = {p.get("containerPort") for c in template_containers(deployment)
-                for p in c.get("ports") or [] if isinstance(p, dict)}
+    declared = {p.get("containerPort") for c in template_containers(deployment) for p in _ports(c)
+                if type(p.get("containerPort")) is int}
     if port not in declared:
         raise MeshctlError(f"Deployment {namespace}/{name} has no container port {port} "
                            f"(it declares: {_port_list(deployment)})",

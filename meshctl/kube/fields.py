@@ -145,13 +145,13 @@ class Part:
     def string_map(self, *keys: str | int) -> dict[str, str]:
         """A map of strings (labels, selectors); entries whose value is not a string are noted and left out."""
         found = self.mapping(*keys)
-        if all(isinstance(v, str) for v in found.values()):
+        if all(isinstance(k, str) and isinstance(v, str) for k, v in found.items()):
             return found
         base = _path(self.path, keys)
         for key, value in found.items():
-            if not isinstance(value, str):
+            if not isinstance(key, str) or not isinstance(value, str):
                 note(self.origin, _join(base, str(key)), str)
-        return {k: v for k, v in found.items() if isinstance(v, str)}
+        return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _path(base: str, keys: tuple[str | int, ...]) -> str:

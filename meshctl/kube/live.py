@@ -53,12 +53,19 @@ def default_kubeconfig() -> str:
 
 
 def redact_url(url: str) -> str:
-    """A server URL fit to print: no user:password part."""
-    parts = urlsplit(url)
+    """A server URL fit to print: no user:password part (one that does not parse: its scheme and host
+    as far as they can be told, never the rest)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # e.g. an unclosed [ in the host: drop whatever stands before an @ all the same
+        scheme, sep, rest = url.partition("://")
+        authority, slash, path = rest.partition("/")
+        return f"{scheme}{sep}{authority.rpartition('@')[2]}{slash}{path}" if sep else url.rpartition("@")[2]
     if parts.username or parts.password:
         netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
+        if port:
+            netloc += f":{port}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     return url
 
@@ -780,14 +787,15 @@ def parse_kubeconfig(text: str) -> dict[str, Any] | None:
 def select_context(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The (cluster, user) entries of a kubeconfig's current context, or of its only one ({} when absent)."""
     def named(section: str, name: Any) -> dict[str, Any]:
-        entries = [e for e in config.get(section) or [] if isinstance(e, dict)]
+        listed = config.get(section)
+        entries = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
         chosen = next((e for e in entries if e.get("name") == name), entries[0] if len(entries) == 1 else None)
         return chosen or {}
 
-    context = named("contexts", config.get("current-context")).get("context") or {}
-    cluster = named("clusters", context.get("cluster")).get("cluster") or {}
-    user = named("users", context.get("user")).get("user") or {}
-    return (cluster if isinstance(cluster, dict) else {}), (user if isinstance(user, dict) else {})
+    context = _dict(named("contexts", config.get("current-context")).get("context"))
+    cluster = named("clusters", context.get("cluster")).get("cluster")
+    user = named("users", context.get("user")).get("user")
+    return _dict(cluster), _dict(user)
 
 
 @dataclass(frozen=True)

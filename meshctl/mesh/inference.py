@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
 from meshctl.kube import kinds as K
+from meshctl.kube.fields import Part, note
 from meshctl.kube.state import ClusterState, Resource, list_if_served, matches_labels
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import istiod_env_by_revision
@@ -151,100 +152,115 @@ class InferenceStatus:
 
 
 # -- small readers -------------------------------------------------------------------------------------
+# Every field is read through meshctl.kube.fields: a field of the wrong type reads as absent and is noted
+# (files, snapshots and CRDs that keep unknown fields can hold anything), never an internal error.
 
 
-def _dicts(value: Any) -> list[dict]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+def _indexed(part: Part, *keys: str | int) -> Iterator[tuple[int, Part]]:
+    """(index, Part) of each map in a list field, with its index as written (items that are not maps are
+    noted and skipped), so that field paths built from the index name the right item."""
+    for i, item in enumerate(part.sequence(*keys)):
+        found = part.part(*keys, i)  # notes an item that is not a map
+        if isinstance(item, dict):
+            yield i, found
 
 
-def _mapping(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
+def _map_field(part: Part, key: str) -> Part | None:
+    """The map under ``key``, or None when it is absent (or not a map, which is noted)."""
+    found = part.part(key)
+    return found if isinstance(part.data.get(key), dict) else None
 
 
-def _labels(value: Any) -> dict[str, str]:
-    return {str(k): str(v) for k, v in value.items() if v is not None} if isinstance(value, dict) else {}
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _spec(res: Resource) -> dict:
-    return _mapping(res.raw.get("spec"))
-
-
-def _status(res: Resource) -> dict:
-    return _mapping(res.raw.get("status"))
+def _string_labels(res: Resource) -> dict[str, str]:
+    """``metadata.labels`` with string values only. Run over every pod: the usual all-strings case costs
+    one scan and no copy."""
+    labels = res.labels
+    if all(type(v) is str for v in labels.values()):
+        return labels
+    return res.fields.string_map("metadata", "labels")
 
 
 def selector_text(selector: Iterable[tuple[str, str]]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(selector))
 
 
-def _conditions(entries: Iterable[dict], generation: Any, wanted: tuple[str, ...]) -> tuple[Condition, ...]:
+def _conditions(entries: Iterable[Part], generation: int | None, wanted: tuple[str, ...]) -> tuple[Condition, ...]:
     """The wanted condition types, first report of each; stale when written for an older generation."""
     found: dict[str, Condition] = {}
     for entry in entries:
-        for c in _dicts(entry.get("conditions")):
-            ctype = str(c.get("type", ""))
+        for c in entry.iter_parts("conditions"):
+            ctype = c.text("type")
             if ctype not in wanted or ctype in found:
                 continue
-            observed = _int(c.get("observedGeneration"))
-            stale = observed is not None and isinstance(generation, int) and observed < generation
-            found[ctype] = Condition(ctype, str(c.get("status", "Unknown")), str(c.get("reason", "")),
-                                     str(c.get("message", "")), stale)
+            observed = c.integer("observedGeneration")
+            stale = observed is not None and generation is not None and observed < generation
+            found[ctype] = Condition(ctype, c.text("status", default="Unknown"), c.text("reason"), c.text("message"),
+                                     stale)
     return tuple(found[t] for t in wanted if t in found)
 
 
 def pool_selector(pool: Resource) -> dict[str, str]:
     """v1 ``selector.matchLabels``; v1alpha2 pools had a flat map."""
-    selector = _mapping(_spec(pool).get("selector"))
-    return _labels(selector["matchLabels"]) if "matchLabels" in selector else _labels(selector)
+    spec = pool.fields.part("spec")
+    keys = ("selector", "matchLabels") if "matchLabels" in spec.mapping("selector") else ("selector",)
+    selector = spec.string_map(*keys)
+    if all(isinstance(k, str) for k in selector):
+        return selector
+    # YAML can write a key that is no string (`1: a`), which would also break sorting the selector
+    for key in selector:
+        if not isinstance(key, str):
+            note(pool.origin, ".".join(("spec", *keys, str(key))), str)
+    return {k: v for k, v in selector.items() if isinstance(k, str)}
 
 
 def pool_target_ports(pool: Resource) -> tuple[int, ...]:
     return tuple(port for _, port in target_port_fields(pool))
 
 
-def _str(value: Any, default: str = "") -> str:
-    return value if isinstance(value, str) and value else default
-
-
 def pool_picker_ref(pool: Resource) -> dict[str, Any] | None:
     """``endpointPickerRef`` (v1) or ``extensionRef`` (v1alpha2) as {group, kind, name, port, failureMode}."""
-    spec = _spec(pool)
-    ref = spec.get("endpointPickerRef")
-    port = _int(_mapping(_mapping(ref).get("port")).get("number"))
-    if not isinstance(ref, dict):
-        ref = spec.get("extensionRef")
-        if not isinstance(ref, dict):
+    spec = pool.fields.part("spec")
+    ref = _map_field(spec, "endpointPickerRef")
+    if ref is not None:
+        port = ref.integer("port", "number")
+    else:
+        ref = _map_field(spec, "extensionRef")
+        if ref is None:
             return None
-        port = _int(ref.get("portNumber")) or 9002  # v1alpha2's default
-    return {"group": _str(ref.get("group")), "kind": _str(ref.get("kind"), "Service"), "name": _str(ref.get("name")),
-            "port": port, "failureMode": _str(ref.get("failureMode"), DEFAULT_FAILURE_MODE)}
+        port = ref.integer("portNumber") or 9002  # v1alpha2's default
+    return {"group": ref.text("group"), "kind": ref.text("kind") or "Service", "name": ref.text("name"),
+            "port": port, "failureMode": ref.text("failureMode") or DEFAULT_FAILURE_MODE}
+
+
+def _template_containers(workload: Resource) -> list[Part]:
+    return workload.fields.parts("spec", "template", "spec", "containers")
 
 
 def template_containers(workload: Resource) -> list[dict]:
-    return _dicts(_mapping(_mapping(_spec(workload).get("template")).get("spec")).get("containers"))
+    return [c.data for c in _template_containers(workload)]
 
 
 def template_labels(workload: Resource) -> dict[str, str]:
-    return _labels(_mapping(_mapping(_spec(workload).get("template")).get("metadata")).get("labels"))
+    return workload.fields.string_map("spec", "template", "metadata", "labels")
 
 
-def container_ports(containers: Iterable[dict]) -> set[int]:
-    return {p for c in containers for p in (_int(x.get("containerPort")) for x in _dicts(c.get("ports")))
-            if p is not None}
+def _pod_containers(pod: Resource) -> list[Part]:
+    return pod.fields.parts("spec", "containers")
 
 
-def _container_args(container: dict) -> list[str]:
-    return [str(a) for key in ("command", "args") if isinstance(container.get(key), list) for a in container[key]]
+def container_ports(containers: Iterable[Part]) -> set[int]:
+    return {port for c in containers for p in c.iter_parts("ports")
+            if (port := p.integer("containerPort")) is not None}
+
+
+def _container_args(container: Part) -> list[str]:
+    return container.strings("command") + container.strings("args")
 
 
 def epp_flags(workload: Resource) -> dict[str, str]:
     """``--pool-name``, ``--pool-namespace``, ``--pool-group`` from a workload's container args."""
     flags: dict[str, str] = {}
-    for container in template_containers(workload):
+    for container in _template_containers(workload):
         args = _container_args(container)
         for i, arg in enumerate(args):
             m = EPP_FLAG.match(arg)
@@ -350,18 +366,17 @@ class InferenceIndex:
             return None
         ready: dict[tuple[str, str], set[str]] = defaultdict(set)
         for piece in slices:
-            owner = _labels(piece.metadata.get("labels")).get(L.SERVICE_NAME_LABEL)
-            for endpoint in _dicts(piece.raw.get("endpoints")):
-                if _mapping(endpoint.get("conditions")).get("ready") is not False \
-                        and isinstance(endpoint.get("addresses"), list):
-                    ready[(piece.namespace, owner or "")].update(
-                        str(a) for a in endpoint.get("addresses") or [] if isinstance(a, str))
+            fields = piece.fields
+            owner = fields.text("metadata", "labels", L.SERVICE_NAME_LABEL)
+            for endpoint in fields.iter_parts("endpoints"):
+                if endpoint.flag("conditions", "ready") is not False:  # unset means ready
+                    ready[(piece.namespace, owner)].update(endpoint.strings("addresses"))
         return ready
 
     @cached_property
     def pods(self) -> "_LabelIndex | None":
         pods = self._observed(K.POD)
-        return None if pods is None else _LabelIndex((p, _labels(p.metadata.get("labels"))) for p in pods)
+        return None if pods is None else _LabelIndex((p, _string_labels(p)) for p in pods)
 
     @cached_property
     def templates(self) -> _LabelIndex:
@@ -377,7 +392,7 @@ class InferenceIndex:
         by_suffix: dict[str, list[Resource]] = defaultdict(list)
         rules = self._read(K.DESTINATION_RULE, None)
         for rule in rules or []:
-            host = fqdn(str(_spec(rule).get("host") or ""), rule.namespace)
+            host = fqdn(rule.fields.text("spec", "host"), rule.namespace)
             if host.startswith("*"):
                 by_suffix[host[1:]].append(rule)
             else:
@@ -399,7 +414,7 @@ class InferenceIndex:
 
     def gateway_class(self, namespace: str, name: str) -> str:
         gateway = (self.gateways or {}).get((namespace, name))
-        return str(_spec(gateway).get("gatewayClassName") or "") if gateway else ""
+        return gateway.fields.text("spec", "gatewayClassName") if gateway else ""
 
     def rules_for(self, host: str) -> list[Resource]:
         """DestinationRules for a host: by its name, then by wildcards covering it (by suffix, no scan)."""
@@ -415,11 +430,12 @@ class InferenceIndex:
         if route.namespace == pool_namespace:
             return True
         for grant in self.grants.get(pool_namespace, []):
-            allowed_from = any(f.get("group") == K.GATEWAY_API and f.get("kind") == route.kind.kind
-                               and f.get("namespace") == route.namespace for f in _dicts(_spec(grant).get("from")))
-            allowed_to = any((t.get("group") or "") == group and t.get("kind") == POOL_KIND
-                             and (not t.get("name") or t.get("name") == pool_name)
-                             for t in _dicts(_spec(grant).get("to")))
+            spec = grant.fields.part("spec")
+            allowed_from = any(f.text("group") == K.GATEWAY_API and f.text("kind") == route.kind.kind
+                               and f.text("namespace") == route.namespace for f in spec.iter_parts("from"))
+            allowed_to = any(t.text("group") == group and t.text("kind") == POOL_KIND
+                             and t.text("name") in ("", pool_name)  # no name: every pool
+                             for t in spec.iter_parts("to"))
             if allowed_from and allowed_to:
                 return True
         return False
@@ -452,33 +468,37 @@ class BackendRef:
 def pool_backend_refs(route: Resource) -> list[BackendRef]:
     """Every backendRef of kind InferencePool (with a name) in an HTTPRoute or GRPCRoute, in order."""
     found = []
-    for i, rule in enumerate(_dicts(_spec(route).get("rules"))):
-        for j, ref in enumerate(_dicts(rule.get("backendRefs"))):
-            if ref.get("kind") != POOL_KIND or not ref.get("name"):
+    for i, rule in _indexed(route.fields, "spec", "rules"):
+        for j, ref in _indexed(rule, "backendRefs"):
+            name = ref.text("name")
+            if ref.text("kind") != POOL_KIND or not name:
                 continue
-            found.append(BackendRef(i, j, str(ref.get("namespace") or route.namespace), str(ref["name"]),
-                                    str(ref.get("group") or ""), _request_timeout(rule)))
+            found.append(BackendRef(i, j, ref.text("namespace") or route.namespace, name, ref.text("group"),
+                                    _request_timeout(rule)))
     return found
 
 
 def route_parents(index: InferenceIndex, route: Resource) -> tuple[ParentStatus, ...]:
     """Each parentRef of the route, with what the status reports for it."""
-    reported: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
-    for entry in _dicts(_status(route).get("parents")):
-        ref = _mapping(entry.get("parentRef"))
-        key = (str(ref.get("kind") or "Gateway"), str(ref.get("namespace") or route.namespace), str(ref.get("name")))
-        reported[key].append(entry)
+    fields = route.fields
+    reported: dict[tuple[str, str, str], list[Part]] = defaultdict(list)
+    for entry in fields.iter_parts("status", "parents"):
+        reported[_parent_key(entry.part("parentRef"), route.namespace)].append(entry)
+    generation = fields.integer("metadata", "generation")
     parents = []
-    for ref in _dicts(_spec(route).get("parentRefs")):
-        if not ref.get("name"):
+    for ref in fields.iter_parts("spec", "parentRefs"):
+        kind, namespace, name = _parent_key(ref, route.namespace)
+        if not name:
             continue
-        kind = str(ref.get("kind") or "Gateway")
-        namespace, name = str(ref.get("namespace") or route.namespace), str(ref["name"])
         gateway_class = index.gateway_class(namespace, name) if kind == "Gateway" else ""
-        conditions = _conditions(reported.get((kind, namespace, name), []), route.metadata.get("generation"),
-                                 ROUTE_CONDITIONS)
+        conditions = _conditions(reported.get((kind, namespace, name), []), generation, ROUTE_CONDITIONS)
         parents.append(ParentStatus(kind, namespace, name, gateway_class, conditions))
     return tuple(parents)
+
+
+def _parent_key(ref: Part, namespace: str) -> tuple[str, str, str]:
+    """(kind, namespace, name) of a parentRef, with Gateway API's defaults."""
+    return ref.text("kind") or "Gateway", ref.text("namespace") or namespace, ref.text("name")
 
 
 def is_waypoint_parent(parent: ParentStatus) -> bool:
@@ -493,19 +513,19 @@ def istio_gateway_namespaces(parents: Iterable[ParentStatus]) -> set[str]:
 
 
 def _pool_parents(index: InferenceIndex, pool: Resource) -> tuple[ParentStatus, ...]:
+    fields = pool.fields
+    generation = fields.integer("metadata", "generation")
     parents = []
-    for entry in _dicts(_status(pool).get("parents")):
-        ref = _mapping(entry.get("parentRef"))
-        kind = str(ref.get("kind") or "Gateway")
-        namespace, name = str(ref.get("namespace") or pool.namespace), str(ref.get("name") or "")
+    for entry in fields.iter_parts("status", "parents"):
+        kind, namespace, name = _parent_key(entry.part("parentRef"), pool.namespace)
         gateway_class = index.gateway_class(namespace, name) if kind == "Gateway" else ""
         parents.append(ParentStatus(kind, namespace, name, gateway_class,
-                                    _conditions([entry], pool.metadata.get("generation"), POOL_CONDITIONS)))
+                                    _conditions([entry], generation, POOL_CONDITIONS)))
     return tuple(parents)
 
 
-def _request_timeout(rule: dict) -> str:
-    return str(_mapping(rule.get("timeouts")).get("request") or "")
+def _request_timeout(rule: Part) -> str:
+    return rule.text("timeouts", "request")
 
 
 def _references(index: InferenceIndex) -> dict[tuple[str, str], list[RouteInfo]]:
@@ -533,14 +553,14 @@ def endpoint_picker(index: InferenceIndex, pool: Resource) -> tuple[EndpointPick
     name, port = ref["name"], ref["port"]
     service = None if index.services is None else index.services.get((pool.namespace, name))
     found = None if index.services is None else service is not None
-    ports = tuple(p for p in (_int(x.get("port")) for x in _dicts(_spec(service).get("ports"))) if p is not None) \
-        if service else ()
+    ports = tuple(p for p in (x.integer("port") for x in service.fields.iter_parts("spec", "ports"))
+                  if p is not None) if service else ()
     ready = None
     if service is not None and index.ready_addresses is not None:
         ready = len(index.ready_addresses.get((pool.namespace, name), ()))
     deployments: list[Resource] = []
     if service is not None:
-        selector = _labels(_spec(service).get("selector"))
+        selector = service.fields.string_map("spec", "selector")
         deployments = sorted((w for w in index.templates.select(pool.namespace, selector) if w.kind is K.DEPLOYMENT),
                              key=lambda w: w.name)
     host = fqdn(name, pool.namespace)
@@ -574,7 +594,7 @@ def picker_issues(index: InferenceIndex, pool: Resource, picker: EndpointPicker 
     if picker.service_found is False:
         return issues + [PICKER_MISSING]
     service = (index.services or {}).get((pool.namespace, picker.service))
-    if service is not None and _spec(service).get("type") == "ExternalName":
+    if service is not None and service.fields.text("spec", "type") == "ExternalName":
         issues.append(PICKER_EXTERNAL_NAME)
     if picker.service_found and picker.port is not None and picker.port not in picker.service_ports:
         issues.append(PICKER_PORT_UNKNOWN)
@@ -599,7 +619,7 @@ def epp_flag_mismatches(pool: Resource, flags: Mapping[str, str]) -> list[str]:
 
 def epp_container_index(workload: Resource) -> int:
     """Index of the first container whose command or args carry an EPP pool flag (0 when none does)."""
-    for i, container in enumerate(template_containers(workload)):
+    for i, container in enumerate(_template_containers(workload)):
         if any(EPP_FLAG.match(a) for a in _container_args(container)):
             return i
     return 0
@@ -637,13 +657,13 @@ def picker_tls(index: InferenceIndex, picker: EndpointPicker, gateway_namespaces
         return PickerTls(None, "", "")
     for rule in candidates:
         path, tls = _rule_tls(rule, picker.port)
-        if tls.get("mode") == TLS_SIMPLE:
-            default_roots = tls.get("insecureSkipVerify") is not True \
-                and not (tls.get("caCertificates") or tls.get("credentialName"))
+        if tls.text("mode") == TLS_SIMPLE:
+            default_roots = tls.flag("insecureSkipVerify") is not True \
+                and not (tls.text("caCertificates") or tls.text("credentialName"))
             return PickerTls(rule, TLS_SIMPLE, path, default_roots)
     rule = candidates[0]
     path, tls = _rule_tls(rule, picker.port)
-    return PickerTls(rule, str(tls.get("mode") or ""), path)
+    return PickerTls(rule, tls.text("mode"), path)
 
 
 def _tls_rule(index: InferenceIndex, picker: EndpointPicker, gateway_namespaces: set[str]) -> tuple[str, list[Problem]]:
@@ -669,19 +689,18 @@ def _tls_rule(index: InferenceIndex, picker: EndpointPicker, gateway_namespaces:
                         f"set trafficPolicy.tls.mode: SIMPLE (and insecureSkipVerify: true) in {rule.name}")]
 
 
-def _rule_tls(rule: Resource, port: int | None) -> tuple[str, dict]:
+def _rule_tls(rule: Resource, port: int | None) -> tuple[str, Part]:
     """The TLS settings a DestinationRule gives ``port`` (the port-level ones first) and their path."""
-    policy = _mapping(_spec(rule).get("trafficPolicy"))
-    for i, setting in enumerate(_dicts(policy.get("portLevelSettings"))):
-        if port is not None and _int(_mapping(setting.get("port")).get("number")) == port and setting.get("tls"):
-            return f"spec.trafficPolicy.portLevelSettings[{i}].tls", _mapping(setting.get("tls"))
-    return "spec.trafficPolicy.tls", _mapping(policy.get("tls"))
+    policy = rule.fields.part("spec", "trafficPolicy")
+    for i, setting in _indexed(policy, "portLevelSettings"):
+        if port is not None and setting.integer("port", "number") == port and setting.mapping("tls"):
+            return f"spec.trafficPolicy.portLevelSettings[{i}].tls", setting.part("tls")
+    return "spec.trafficPolicy.tls", policy.part("tls")
 
 
 def _visible(rule: Resource, namespaces: set[str]) -> bool:
     """Whether a DestinationRule's exportTo lets the gateways in ``namespaces`` see it."""
-    export = [str(e) for e in _spec(rule).get("exportTo") or [] if isinstance(e, str)] \
-        if isinstance(_spec(rule).get("exportTo"), list) else []
+    export = rule.fields.strings("spec", "exportTo")
     if not export or "*" in export:
         return True
     scopes = {rule.namespace if e == "." else e for e in export}
@@ -693,10 +712,10 @@ def _pods(index: InferenceIndex, namespace: str, selector: dict[str, str]) -> tu
     are unknown, and then the ports come from the pod templates of matching workloads."""
     if index.pods is not None:
         pods = index.pods.select(namespace, selector)
-        ports = container_ports(c for p in pods for c in _dicts(_spec(p).get("containers")))
+        ports = container_ports(c for p in pods for c in _pod_containers(p))
         return sum(1 for p in pods if pod_ready(p)), len(pods), ports
     workloads = index.templates.select(namespace, selector)
-    return None, None, container_ports(c for w in workloads for c in template_containers(w))
+    return None, None, container_ports(c for w in workloads for c in _template_containers(w))
 
 
 def declared_ports(index: InferenceIndex, namespace: str, selector: Mapping[str, str]) -> set[int]:
@@ -704,15 +723,15 @@ def declared_ports(index: InferenceIndex, namespace: str, selector: Mapping[str,
     holds, and those of the matching workloads' pod templates (the pods they will run)."""
     pods = index.pods.select(namespace, selector) if index.pods is not None else []
     workloads = index.templates.select(namespace, selector)
-    return container_ports([c for p in pods for c in _dicts(_spec(p).get("containers"))]
-                           + [c for w in workloads for c in template_containers(w)])
+    return container_ports([c for p in pods for c in _pod_containers(p)]
+                           + [c for w in workloads for c in _template_containers(w)])
 
 
 def target_port_fields(pool: Resource) -> list[tuple[str, int]]:
     """(field path, port) of each target port: v1 ``targetPorts[].number``, v1alpha2 ``targetPortNumber``."""
-    found = [(f"spec.targetPorts[{i}].number", _int(p.get("number")))
-             for i, p in enumerate(_dicts(_spec(pool).get("targetPorts")))]
-    found.append(("spec.targetPortNumber", _int(_spec(pool).get("targetPortNumber"))))
+    spec = pool.fields.part("spec")
+    found = [(f"spec.targetPorts[{i}].number", p.integer("number")) for i, p in _indexed(spec, "targetPorts")]
+    found.append(("spec.targetPortNumber", spec.integer("targetPortNumber")))
     return [(path, port) for path, port in found if port is not None]
 
 

@@ -17,7 +17,8 @@ import yaml
 
 from meshctl.errors import MeshctlError, NotCapturedError
 from meshctl.kube import kinds as K
-from meshctl.kube.live import PROBE_TIMEOUT, Probe, parse_kubeconfig, redact_url, select_context
+from meshctl.kube.fields import Part, note
+from meshctl.kube.live import PROBE_TIMEOUT, Probe, parse_kubeconfig, redact_url
 from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import ISTIOD, find_control_plane, istiod_env_by_revision, resolve_cluster_name
@@ -132,15 +133,20 @@ class ClusterIdentity:
         return self.trust.root or self.trust.distributed_root
 
 
-def _mesh_config(state: ClusterState, namespace: str) -> dict[str, Any]:
-    """The mesh config text of the default revision's ``istio`` ConfigMap (empty when absent or broken)."""
+def _mesh_config(state: ClusterState, namespace: str) -> Part:
+    """The mesh config of the default revision's ``istio`` ConfigMap (empty when absent or broken), to
+    read through typed getters: it is YAML a user wrote."""
     cm = _get(state, K.CONFIG_MAP, "istio", namespace)
-    text = ((cm.raw.get("data") or {}).get("mesh") if cm else None) or ""
+    if cm is None:
+        return Part({}, "")
+    text = cm.fields.text("data", "mesh")
     try:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
+        data = {}
+    if data is not None and not isinstance(data, dict):
+        note(cm.origin, "data.mesh", dict)
+    return Part(data, cm.origin, "data.mesh")
 
 
 def _get(state: ClusterState, kind, name: str, namespace: str) -> Resource | None:
@@ -153,15 +159,25 @@ def _get(state: ClusterState, kind, name: str, namespace: str) -> Resource | Non
 
 
 def secret_data(secret: Resource) -> dict[str, str]:
-    """A Secret's values as text (``data`` decoded, ``stringData`` on top, as the API server would)."""
+    """A Secret's values as text (``data`` decoded, ``stringData`` on top, as the API server would). A
+    null value is empty (its key stays: snapshots keep keys only); a value that is no string is noted
+    and left out."""
+    fields = secret.fields
     values: dict[str, str] = {}
-    for key, value in (secret.raw.get("data") or {}).items():
-        try:
-            values[str(key)] = base64.b64decode(str(value)).decode("utf-8")
-        except (binascii.Error, ValueError, UnicodeDecodeError):
-            values[str(key)] = ""
-    for key, value in (secret.raw.get("stringData") or {}).items():
-        values[str(key)] = str(value)
+    for field in ("data", "stringData"):
+        for key, value in fields.mapping(field).items():
+            key = str(key)
+            if value is None:
+                values.setdefault(key, "")
+            elif not isinstance(value, str):
+                note(secret.origin, f"{field}.{key}", str)
+            elif field == "stringData":
+                values[key] = value
+            else:
+                try:
+                    values[key] = base64.b64decode(value).decode("utf-8")
+                except (binascii.Error, ValueError, UnicodeDecodeError):
+                    values[key] = ""
     return values
 
 
@@ -169,7 +185,7 @@ def read_trust(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> Trust
     if not state.serves(K.SECRET):
         return Trust("unknown", None, None)
     root_cm = _get(state, K.CONFIG_MAP, L.ROOT_CERT_CONFIGMAP, namespace)
-    distributed = root_fingerprint((root_cm.raw.get("data") or {}).get(L.ROOT_CERT_KEY, "")) if root_cm else None
+    distributed = root_fingerprint(root_cm.fields.text("data", L.ROOT_CERT_KEY)) if root_cm else None
     cacerts = _get(state, K.SECRET, L.CACERTS_SECRET, namespace)
     if cacerts is not None:
         data = secret_data(cacerts)
@@ -186,27 +202,37 @@ def read_trust(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> Trust
 
 def _remote_key(secret: Resource, data: dict[str, str]) -> str:
     """The peer a remote secret names: its annotation, else its only data key, else its own name."""
-    return secret.annotations.get(L.CLUSTER_ANNOTATION) or (next(iter(data)) if len(data) == 1 else secret.name)
+    return secret.fields.text("metadata", "annotations", L.CLUSTER_ANNOTATION) \
+        or (next(iter(data)) if len(data) == 1 else secret.name)
 
 
-def remote_kubeconfig(secret: Resource) -> str:
-    """The kubeconfig text a remote secret holds ('' when none). Only for probing; never stored or shown."""
-    data = secret_data(secret)
-    return data.get(_remote_key(secret, data)) or (next(iter(data.values())) if len(data) == 1 else "")
+def _kubeconfig_entry(secret: Resource, data: dict[str, str]) -> tuple[str, str]:
+    """(data key, kubeconfig text) of a remote secret: under the peer's key, else its only value ('' when none)."""
+    key = _remote_key(secret, data)
+    if data.get(key):
+        return key, data[key]
+    return next(iter(data.items())) if len(data) == 1 else (key, "")
+
+
+def _parsed_kubeconfig(secret: Resource, key: str, text: str) -> Part | None:
+    """A remote secret's kubeconfig text parsed (None when it does not parse), to read through typed
+    getters: whatever the Secret holds, wrong types in it are noted against the Secret's key."""
+    config = parse_kubeconfig(text)
+    return None if config is None else Part(config, secret.origin, f"data.{key}")
 
 
 def read_remote_secret(secret: Resource) -> RemoteSecret:
     """What a remote secret points at, and whether istiod can use it; credentials are not kept."""
     data = secret_data(secret)
     cluster = _remote_key(secret, data)
-    text = remote_kubeconfig(secret)
+    key, text = _kubeconfig_entry(secret, data)
     server, auth, problem = "", "none", ""
     if not text and cluster in data:  # a snapshot keeps the keys of a Secret, never its values
         auth = "unknown"
     elif not text:
         problem = f"no kubeconfig under key {cluster!r}"
     else:
-        config = parse_kubeconfig(text)
+        config = _parsed_kubeconfig(secret, key, text)
         if config is None:
             problem = "its kubeconfig does not parse"
         else:
@@ -215,25 +241,57 @@ def read_remote_secret(secret: Resource) -> RemoteSecret:
     return RemoteSecret(secret.namespace, secret.name, cluster, server, auth, problem, managed)
 
 
-def _kubeconfig_target(config: dict[str, Any]) -> tuple[str, str, str]:
+def _current_context(config: Part) -> tuple[Part, Part]:
+    """The (cluster, user) entries of a kubeconfig's current context, or of its only one (empty when
+    absent): kube.live.select_context's choice, through typed getters."""
+    def named(section: str, name: str) -> Part:
+        entries = config.parts(section)
+        chosen = next((e for e in entries if e.text("name") == name), entries[0] if len(entries) == 1 else None)
+        return chosen if chosen is not None else Part({}, config.origin, config.path)
+
+    context = named("contexts", config.text("current-context")).part("context")
+    return (named("clusters", context.text("cluster")).part("cluster"),
+            named("users", context.text("user")).part("user"))
+
+
+def _kubeconfig_target(config: Part) -> tuple[str, str, str]:
     """(server, auth kind, problem) of a kubeconfig's current (or only) context."""
-    cluster, user = select_context(config)
-    server = str(cluster.get("server") or "")
-    if user.get("token") or user.get("tokenFile"):
+    cluster, user = _current_context(config)
+    server = cluster.text("server")
+    if user.text("token") or user.text("tokenFile"):
         auth = "token"
-    elif user.get("client-certificate-data") or user.get("client-certificate"):
+    elif user.text("client-certificate-data") or user.text("client-certificate"):
         auth = "client-certificate"
-    elif user.get("exec") or user.get("auth-provider"):
+    elif user.mapping("exec") or user.mapping("auth-provider"):
         auth = "exec"
     else:
         auth = "none"
     if not server:
         return "", auth, "its kubeconfig names no API server"
+    try:
+        shown = redact_url(server)
+    except ValueError:  # urlsplit refuses some (an unclosed IPv6 bracket, a port out of range)
+        return "", auth, "its kubeconfig's API server URL does not parse"
     if auth == "none":
-        return redact_url(server), auth, "its kubeconfig carries no credentials"
+        return shown, auth, "its kubeconfig carries no credentials"
     if auth == "exec":  # istiod runs no credential plugins
-        return redact_url(server), auth, "its kubeconfig uses a credential plugin istiod cannot run"
-    return redact_url(server), auth, ""
+        return shown, auth, "its kubeconfig uses a credential plugin istiod cannot run"
+    return shown, auth, ""
+
+
+def probe_kubeconfig_text(secret: Resource) -> str:
+    """A remote secret's kubeconfig for the prober ('' when none): only the cluster and user of the
+    context istiod would use, rebuilt from the typed reading, so that a wrongly typed part elsewhere in
+    it (``contexts: 5``) cannot trip the prober. Never stored or shown."""
+    key, text = _kubeconfig_entry(secret, secret_data(secret))
+    config = _parsed_kubeconfig(secret, key, text) if text else None
+    if config is None:
+        return ""
+    cluster, user = _current_context(config)
+    return yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "peer",
+                           "clusters": [{"name": "peer", "cluster": cluster.data}],
+                           "users": [{"name": "peer", "user": user.data}],
+                           "contexts": [{"name": "peer", "context": {"cluster": "peer", "user": "peer"}}]})
 
 
 def find_remote_secrets(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> list[RemoteSecret]:
@@ -246,20 +304,21 @@ def find_remote_secrets(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE)
 def find_east_west(state: ClusterState) -> list[EastWestGateway]:
     found = []
     for gw in list_if_served(state, K.GATEWAY) or []:
-        if gw.spec.get("gatewayClassName") != L.CLASS_EAST_WEST:
+        fields = gw.fields
+        if fields.text("spec", "gatewayClassName") != L.CLASS_EAST_WEST:
             continue
         programmed, reason = programmed_condition(gw)
-        addresses = tuple(str(a.get("value")) for a in gw.status.get("addresses") or []
-                          if isinstance(a, dict) and a.get("value"))
-        found.append(EastWestGateway(gw.namespace, gw.name, gw.labels.get(L.NETWORK, ""), programmed, reason,
-                                     addresses))
+        addresses = tuple(value for a in fields.iter_parts("status", "addresses") if (value := a.text("value")))
+        found.append(EastWestGateway(gw.namespace, gw.name, fields.text("metadata", "labels", L.NETWORK), programmed,
+                                     reason, addresses))
     return sorted(found, key=lambda g: (g.namespace, g.name))
 
 
 def _ports(service: Resource) -> str:
     """A Service's ports as clients see them (name, port, protocol), in a stable order."""
-    ports = [p for p in service.spec.get("ports") or [] if isinstance(p, dict)]
-    return ", ".join(sorted(f"{p.get('name') or '-'} {p.get('port')}/{p.get('protocol') or 'TCP'}" for p in ports))
+    ports = service.fields.parts("spec", "ports")
+    return ", ".join(sorted(f"{p.text('name') or '-'} {p.integer('port')}/{p.text('protocol') or 'TCP'}"
+                            for p in ports))
 
 
 def describe_identity(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> ClusterIdentity:
@@ -269,7 +328,6 @@ def describe_identity(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -
     envs = istiod_env_by_revision(state, namespace) if state.serves(K.DEPLOYMENT) else {}
     multi = None if not envs else any(e.get(L.MULTI_NETWORK_ENV, "").lower() == "true" for e in envs.values())
     mesh = _mesh_config(state, namespace)
-    default_config = mesh.get("defaultConfig") if isinstance(mesh.get("defaultConfig"), dict) else {}
     istio_ns = _get(state, K.NAMESPACE, namespace, None) if state.serves(K.NAMESPACE) else None
     services = list_if_served(state, K.SERVICE) or []
     gateways = list_if_served(state, K.GATEWAY) or []
@@ -281,9 +339,9 @@ def describe_identity(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -
     return ClusterIdentity(
         context=state.info.context or state.info.label,
         cluster_name=resolve_cluster_name(state, namespace),
-        mesh_id=str(default_config.get("meshId")) if default_config.get("meshId") else None,
-        trust_domain=str(mesh.get("trustDomain") or "cluster.local"),
-        network=istio_ns.labels.get(L.NETWORK, "") if istio_ns is not None else "",
+        mesh_id=mesh.text("defaultConfig", "meshId") or None,
+        trust_domain=mesh.text("trustDomain") or "cluster.local",
+        network=istio_ns.fields.text("metadata", "labels", L.NETWORK) if istio_ns is not None else "",
         multi_network=multi,
         istiod_versions=tuple(sorted({c.version for c in istiods if c.version})),
         istiod_ready=bool(istiods) and all(c.ready >= c.desired > 0 for c in istiods),
@@ -292,7 +350,7 @@ def describe_identity(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -
         remote_secrets=tuple(remote_secrets),
         global_services=frozenset(f"{s.namespace}/{s.name}" for s in global_services),
         waypoints=frozenset(f"{g.namespace}/{g.name}" for g in gateways
-                            if g.spec.get("gatewayClassName") == L.CLASS_WAYPOINT),
+                            if g.fields.text("spec", "gatewayClassName") == L.CLASS_WAYPOINT),
         server=state.info.server,
         secret_values=secret_values,
         services=frozenset(f"{s.namespace}/{s.name}" for s in services),
@@ -319,7 +377,10 @@ Prober = Callable[[str, float], Probe]
 
 def is_loopback_server(url: str) -> bool:
     """Whether an API server URL names this machine the way local-cluster tools write it."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:  # an unclosed IPv6 bracket: no host to tell
+        return False
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -332,10 +393,10 @@ def _server_key(url: str) -> tuple[str, str, int] | None:
     """A URL reduced to what names one API server (scheme, host, port), to compare two spellings."""
     if not url:
         return None
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
+    except ValueError:  # an unclosed IPv6 bracket, a port out of range
         return None
     return (parts.scheme.lower(), (parts.hostname or "").lower(), port) if parts.hostname else None
 
@@ -532,7 +593,7 @@ def read_mesh(states: Sequence[ClusterState], *, prober: Prober | None = None, t
         for secret in identity.remote_secrets:
             if prober is not None and _probeable(identity, secret):
                 raw = state.get(K.SECRET, secret.name, secret.namespace)  # from the list already read
-                text = remote_kubeconfig(raw) if raw is not None else ""
+                text = probe_kubeconfig_text(raw) if raw is not None else ""
                 if text:
                     jobs[(i, secret.name)] = text
     probes = _probe_all(jobs, prober, timeout) if prober is not None else {}
