@@ -269,9 +269,10 @@ def _kubeconfig_target(config: Part) -> tuple[str, str, str]:
     if not server:
         return "", auth, "its kubeconfig names no API server"
     try:
-        shown = redact_url(server)
-    except ValueError:  # urlsplit refuses some (an unclosed IPv6 bracket, a port out of range)
+        urlsplit(server).port  # noqa: B018 - urlsplit refuses some (an unclosed IPv6 bracket, a port out of range)
+    except ValueError:
         return "", auth, "its kubeconfig's API server URL does not parse"
+    shown = redact_url(server)
     if auth == "none":
         return shown, auth, "its kubeconfig carries no credentials"
     if auth == "exec":  # istiod runs no credential plugins
