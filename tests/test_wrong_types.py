@@ -198,12 +198,12 @@ def test_snapshot_save_drops_secret_data_of_any_shape(cli, tmp_path):
     value = "Zml4dHVyZS1zZWNyZXQtdmFsdWU="  # a Secret's data given as one string, not a map
     (tmp_path / "s.yaml").write_text(
         f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: ns}}\ndata: {value}\n"
-        "stringData: [plain-secret-text]\n"
+        "stringData: [plain-secret-text]\nd>ata: {password: misplaced-secret-text}\n"
         "---\napiVersion: v1\nkind: Secret\nmetadata: {name: t, namespace: ns}\ndata: {key: " + value + "}\n")
     result = cli("snapshot", "save", str(tmp_path / "snap"), "-f", str(tmp_path / "s.yaml"))
     assert result.code == 0, result.err
     saved = "".join(p.read_text() for p in (tmp_path / "snap").rglob("*.yaml"))
-    assert value not in saved and "plain-secret-text" not in saved
+    assert value not in saved and "plain-secret-text" not in saved and "misplaced-secret-text" not in saved
     assert "key: ''" in saved  # keys are kept, values never
 
 
@@ -249,3 +249,11 @@ def test_string_maps_leave_out_keys_that_are_not_strings():
     part = resource({"metadata": {"name": "x", "namespace": "ns"}, "spec": {"selector": {1: "a", "app": "b"}}}).fields
     assert part.string_map("spec", "selector") == {"app": "b"}
     assert take_notes() == ["ignored Service ns/x: spec.selector.1 is not a string"]
+
+
+@pytest.mark.parametrize("data", [0o777, ["x"], {"mesh": {"a": 1}}])
+def test_analyze_reads_a_mesh_config_of_the_wrong_shape_as_absent(cli, tmp_path, data):
+    snap = mutated_snapshot(tmp_path, "cluster1", "configmaps", "istio", ("data",), data)
+    result = cli("analyze", "--snapshot", snap, "-A")
+    assert result.code in (0, 79) and "internal error" not in result.err, result.err
+    assert "ignored ConfigMap istio-system/istio: data" in result.err

@@ -72,10 +72,11 @@ def from_cluster(state: ClusterState, namespace: str) -> tuple[dict[str, Any], d
         cm = state.get(K.CONFIG_MAP, MESH_CONFIGMAP, namespace)
     except NotCapturedError:
         cm = None
-    data = (cm.raw.get("data") or {}) if cm else {}
     where = f"ConfigMap {namespace}/{MESH_CONFIGMAP}"
-    mesh = merge(DEFAULT_MESH_CONFIG, _parse(data.get(MESH_KEY) or "", f"{where} key {MESH_KEY}"))
-    networks = _parse(data.get(NETWORKS_KEY) or "", f"{where} key {NETWORKS_KEY}")
+    mesh_text = cm.fields.text("data", MESH_KEY) if cm else ""
+    networks_text = cm.fields.text("data", NETWORKS_KEY) if cm else ""
+    mesh = merge(DEFAULT_MESH_CONFIG, _parse(mesh_text, f"{where} key {MESH_KEY}"))
+    networks = _parse(networks_text, f"{where} key {NETWORKS_KEY}")
     return mesh, networks
 
 

@@ -35,6 +35,7 @@ FORMAT = "meshctl.dev/snapshot/v1"
 META = "meta.yaml"
 LIST_API_VERSION = "v1"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+SECRET_FIELDS = frozenset({"apiVersion", "kind", "metadata", "type", "immutable", "data", "stringData"})
 
 # Limits on what one snapshot may hold (docs/snapshot-format.md, "Reading a snapshot safely").
 # Objects average ~2 KB of YAML (pods ~6 KB), so a 45,000-object cluster is ~100 MB: these leave
@@ -508,6 +509,8 @@ def scrub(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
     out["metadata"] = meta
     if kind == K.SECRET:
+        # Only the fields a Secret has (an API server prunes the rest; a file may hold a value anywhere).
+        out = {k: v for k, v in out.items() if k in SECRET_FIELDS}
         for key in ("data", "stringData"):
             if key in out:  # keys kept, values never; data of another shape is dropped whole
                 out[key] = {k: "" for k in out[key]} if isinstance(out[key], dict) else {}
