@@ -66,17 +66,18 @@ def data_plane(class_name: str, controller: str | None = None) -> DataPlane:
 
 def class_controllers(state: ClusterState) -> dict[str, str]:
     """spec.controllerName of each GatewayClass the source holds (none when it holds no GatewayClasses)."""
-    return {gc.name: str(gc.spec.get("controllerName") or "") for gc in list_if_served(state, K.GATEWAY_CLASS) or []}
+    return {gc.name: gc.fields.text("spec", "controllerName")
+            for gc in list_if_served(state, K.GATEWAY_CLASS) or []}
 
 
 def gateway_data_plane(gateway: Resource, controllers: Mapping[str, str]) -> DataPlane:
-    class_name = str(gateway.spec.get("gatewayClassName") or "")
+    class_name = gateway.fields.text("spec", "gatewayClassName")
     return data_plane(class_name, controllers.get(class_name))
 
 
 def serving_revision(gateway: Resource, tags: Mapping[str, str]) -> str:
     """The istiod revision that serves a Gateway: its istio.io/rev label (a tag resolved), else the default."""
-    revision = gateway.labels.get(L.REV) or L.DEFAULT_REVISION
+    revision = gateway.fields.text("metadata", "labels", L.REV) or L.DEFAULT_REVISION
     return tags.get(revision, revision)
 
 

@@ -23,6 +23,7 @@ import networkx as nx
 
 from meshctl.errors import MeshctlError, UsageError
 from meshctl.kube import kinds as K
+from meshctl.kube.fields import Part, note
 from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import find_control_plane, name_clusters
@@ -168,10 +169,10 @@ def _preferred_kind(name: str) -> K.Kind | None:
         return None
 
 
-def _ref_kind(group: str | None, kind: str | None, default_kind: K.Kind) -> K.Kind:
-    """The Kind a Gateway API reference names (group "" means core)."""
-    group = default_kind.group if group is None else group
-    kind = kind or default_kind.kind
+def _ref_kind(ref: Part, default_kind: K.Kind) -> K.Kind:
+    """The Kind a Gateway API reference names (group "" means core; no group, the default kind's)."""
+    group = ref.text("group", default=default_kind.group)
+    kind = ref.text("kind") or default_kind.kind
     found = K.REGISTRY.get(group, kind)
     return found if found is not None else K.Kind(group, "", kind, kind.lower() + "s", known=False)
 
@@ -184,12 +185,45 @@ def _list(state: ClusterState, kind: K.Kind, namespace: str | None = None) -> li
     return list_if_served(state, kind, namespace) or []
 
 
-def _conditions(obj_status: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
-    return {str(c.get("type")): (str(c.get("status", "Unknown")), str(c.get("reason", "")))
-            for c in obj_status.get("conditions") or [] if isinstance(c, dict)}
+# Hot loops (20,000 pods, 5,000 Services) read fields with plain dict walks and isinstance checks, and
+# fall back to the typed getters of meshctl.kube.fields, which note what was wrong, only when a field
+# has the wrong type; the few Gateways, routes and pools read through the getters directly.
 
 
-def _worst_conditions(parents: Iterable[Mapping[str, Any]], types: Sequence[str]) -> list[dict[str, str]]:
+def _map_at(res: Resource, *keys: str) -> dict[str, Any]:
+    """The map at ``keys`` ({} when absent or of another type, which is noted)."""
+    value: Any = res.raw
+    for key in keys:
+        value = value.get(key)
+        if not isinstance(value, dict):
+            return {} if value is None else res.fields.mapping(*keys)
+    return value
+
+
+def _string_map_at(res: Resource, *keys: str) -> dict[str, str]:
+    """Labels or a selector at ``keys``: entries whose value is not a string are left out (noted)."""
+    found = _map_at(res, *keys)
+    for value in found.values():
+        if not isinstance(value, str):
+            return res.fields.string_map(*keys)
+    return found
+
+
+def _label(res: Resource, labels: Mapping[str, Any], key: str, where: str = "metadata.labels") -> str | None:
+    """One label (or annotation) value; None when absent or not a string (noted)."""
+    value = labels.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    note(res.origin, f"{where}.{key}", str)
+    return None
+
+
+def _conditions(status: Part) -> dict[str, tuple[str, str]]:
+    return {c.text("type"): (c.text("status", default="Unknown"), c.text("reason"))
+            for c in status.iter_parts("conditions")}
+
+
+def _worst_conditions(parents: Iterable[Part], types: Sequence[str]) -> list[dict[str, str]]:
     """Per condition type, the worst status any parent reports (False, then Unknown, then True)."""
     rank = {"False": 0, "Unknown": 1, "True": 2}
     worst: dict[str, tuple[str, str]] = {}
@@ -232,16 +266,17 @@ class _PodCounts:
     captured: int = 0
     sidecars: int = 0
 
-    def add(self, pod: Resource, ambient_namespace: bool) -> None:
+    def add(self, pod: Resource, labels: Mapping[str, Any], ambient_namespace: bool) -> None:
         self.pods += 1
         if pod_ready(pod):
             self.ready += 1
-        mode = pod.labels.get(L.DATAPLANE_MODE)
+        mode = _label(pod, labels, L.DATAPLANE_MODE)
         if mode != L.DATAPLANE_MODE_NONE and (ambient_namespace or mode == L.DATAPLANE_MODE_AMBIENT):
             self.enrolled += 1
-        if pod.annotations.get(L.REDIRECTION) == L.REDIRECTION_ENABLED:
+        annotations = pod.annotations  # compared, never used as text: another type just does not match
+        if annotations.get(L.REDIRECTION) == L.REDIRECTION_ENABLED:
             self.captured += 1
-        if SIDECAR_STATUS in pod.annotations:
+        if SIDECAR_STATUS in annotations:
             self.sidecars += 1
 
     def health(self) -> dict[str, int]:
@@ -254,22 +289,31 @@ class _PodCounts:
 
 
 def _desired(kind: K.Kind, workload: Resource) -> int:
+    """Pods the workload asks for (a count that is not an integer reads as absent: 0, or 1 replica)."""
     if kind is K.DAEMON_SET:
-        return int(workload.status.get("desiredNumberScheduled") or 0)
-    replicas = workload.spec.get("replicas")
-    return 1 if replicas is None else int(replicas)
+        section, key, default = workload.status, "desiredNumberScheduled", 0
+    else:
+        section, key, default = workload.spec, "replicas", 1
+    value = section.get(key)
+    if value is None:
+        return default
+    if type(value) is int:  # bools are no counts
+        return value
+    found = workload.fields.integer("status" if kind is K.DAEMON_SET else "spec", key)  # notes a wrong type
+    return default if found is None else found
 
 
 def _template_labels(workload: Resource) -> dict[str, str]:
-    return ((workload.spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    return _string_map_at(workload, "spec", "template", "metadata", "labels")
 
 
-def _waypoint_ref(labels: Mapping[str, str], namespace: str) -> tuple[str, str] | None:
+def _waypoint_ref(res: Resource, labels: Mapping[str, Any], namespace: str,
+                  where: str = "metadata.labels") -> tuple[str, str] | None:
     """(namespace, name) of the waypoint an object's labels ask for; None for none."""
-    name = labels.get(L.USE_WAYPOINT)
+    name = _label(res, labels, L.USE_WAYPOINT, where)
     if not name or name == L.DATAPLANE_MODE_NONE:
         return None
-    return labels.get(L.USE_WAYPOINT_NAMESPACE) or namespace, name
+    return _label(res, labels, L.USE_WAYPOINT_NAMESPACE, where) or namespace, name
 
 
 class _Cluster:
@@ -320,7 +364,7 @@ class _Cluster:
         """Ids of the workloads whose pod labels match ``selector`` (an empty selector matches none)."""
         if not selector:
             return []
-        sets = sorted((self.by_label.get((namespace, k, str(v)), set()) for k, v in selector.items()), key=len)
+        sets = sorted((self.by_label.get((namespace, k, v), set()) for k, v in selector.items()), key=len)
         found = set(sets[0])
         for s in sets[1:]:
             found &= s
@@ -334,7 +378,7 @@ class _Cluster:
         state = self.state
         self.namespaces = {ns.name: ns for ns in _list(state, K.NAMESPACE)}
         istio_ns = self.namespaces.get(self.istio_ns)
-        self.network = istio_ns.labels.get(L.NETWORK, "") if istio_ns is not None else ""
+        self.network = (_label(istio_ns, istio_ns.labels, L.NETWORK) or "") if istio_ns is not None else ""
         gateways = _list(state, K.GATEWAY)
         gateway_keys = {(g.namespace, g.name) for g in gateways}
         self.controllers = class_controllers(state) if gateways else {}
@@ -357,7 +401,8 @@ class _Cluster:
                 self._route(route, kind)
         for secret in _list(state, K.SECRET, self.istio_ns):
             if secret.labels.get(L.MULTICLUSTER_SECRET) == "true":
-                self.remote_secrets.append((secret.annotations.get(L.CLUSTER_ANNOTATION, secret.name), secret.name))
+                peer = _label(secret, secret.annotations, L.CLUSTER_ANNOTATION, "metadata.annotations")
+                self.remote_secrets.append((secret.name if peer is None else peer, secret.name))
         self.remote_secrets.sort()
 
     def _pods_by_workload(self) -> dict[tuple[str, str, str], _PodCounts]:
@@ -368,22 +413,39 @@ class _Cluster:
         for pod in _list(self.state, K.POD):
             if pod.status.get("phase") in FINISHED_PHASES:
                 continue
-            key = self._pod_owner(pod)
+            labels = pod.labels
+            key = self._pod_owner(pod, labels)
             if key is not None:
-                counts[key].add(pod, pod.namespace in ambient)
+                counts[key].add(pod, labels, pod.namespace in ambient)
         return counts
 
     @staticmethod
-    def _pod_owner(pod: Resource) -> tuple[str, str, str] | None:
-        refs = pod.metadata.get("ownerReferences") or []
-        if not refs:
+    def _pod_owner(pod: Resource, labels: Mapping[str, Any]) -> tuple[str, str, str] | None:
+        refs = pod.metadata.get("ownerReferences")
+        if refs and not isinstance(refs, list):
+            note(pod.origin, "metadata.ownerReferences", list)
+            refs = None
+        # the controller's reference, else the first; references that are not maps are skipped (noted)
+        ref, at = None, 0
+        for i, r in enumerate(refs or ()):
+            if not isinstance(r, dict):
+                note(pod.origin, f"metadata.ownerReferences[{i}]", dict)
+            elif r.get("controller") is True:
+                ref, at = r, i
+                break
+            elif ref is None:
+                ref, at = r, i
+        if ref is None:
             return ("Pod", pod.namespace, pod.name)  # a bare pod is its own workload
-        ref = next((r for r in refs if r.get("controller")), refs[0])
-        kind, name = ref.get("kind"), ref.get("name", "")
+        kind, name = ref.get("kind"), ref.get("name")
+        if not isinstance(name, str):
+            if name is not None:
+                note(pod.origin, f"metadata.ownerReferences[{at}].name", str)
+            return None  # an owner without a name names no workload
         if kind == "ReplicaSet":
             # A Deployment names its ReplicaSets <deployment>-<pod-template-hash> and labels their pods
             # with the hash, so the pod names its Deployment without the ReplicaSets being read.
-            suffix = pod.labels.get(POD_TEMPLATE_HASH)
+            suffix = _label(pod, labels, POD_TEMPLATE_HASH)
             if suffix and name.endswith("-" + suffix):
                 return ("Deployment", pod.namespace, name[: -len(suffix) - 1])
             return None  # a ReplicaSet of its own
@@ -399,7 +461,7 @@ class _Cluster:
             for w in _list(self.state, kind):
                 counts = pods.get((kind.kind, w.namespace, w.name)) or _PodCounts()
                 desired = _desired(kind, w)
-                gateway = w.labels.get(GATEWAY_NAME)
+                gateway = _label(w, w.labels, GATEWAY_NAME)
                 if kind is K.DEPLOYMENT and gateway and (w.namespace, gateway) in gateway_keys:
                     folded[(w.namespace, gateway)] = (counts.ready, desired, counts)
                     continue
@@ -407,6 +469,7 @@ class _Cluster:
                 nid = self.id(kind.kind, w.namespace, w.name)
                 health: dict[str, Any] = {"desired": desired, **counts.health()}
                 status = _worse(_ready_status(counts.ready, desired, self.runtime), self._capture_status(counts))
+                template_labels = _template_labels(w)
                 if component is not None:
                     details = {"component": component.component, "revision": component.revision,
                                "version": component.version}
@@ -414,11 +477,11 @@ class _Cluster:
                     self.edge(self.name, nid, RUNS)
                 else:
                     self.add(nid, WORKLOAD, kind.kind, w.namespace, w.name, status, health)
-                    waypoint = _waypoint_ref(_template_labels(w), w.namespace)
+                    waypoint = _waypoint_ref(w, template_labels, w.namespace, "spec.template.metadata.labels")
                     if waypoint:
                         self.g.nodes[nid]["_waypoint"] = waypoint
-                for k, v in _template_labels(w).items():
-                    self.by_label[(w.namespace, k, str(v))].add(nid)
+                for k, v in template_labels.items():
+                    self.by_label[(w.namespace, k, v)].add(nid)
         for (kind_name, namespace, name), counts in sorted(pods.items()):
             if kind_name == "Pod":
                 nid = self.id("Pod", namespace, name)
@@ -458,23 +521,26 @@ class _Cluster:
         for name, ns in self.namespaces.items():
             mode = namespace_mode(ns.labels)
             details: dict[str, Any] = {"mode": mode}
-            if ns.labels.get(L.USE_WAYPOINT):
-                details["useWaypoint"] = ns.labels[L.USE_WAYPOINT]
+            use_waypoint = _label(ns, ns.labels, L.USE_WAYPOINT)
+            if use_waypoint:
+                details["useWaypoint"] = use_waypoint
             counts = totals.get(name) or _PodCounts()
             status = WARNING if mode == CONFLICT or (self.runtime and counts.captured < counts.enrolled) else OK
             nid = self.add(self.id("Namespace", "", name), NAMESPACE, "Namespace", name, name, status,
                            counts.health(), details)
-            waypoint = _waypoint_ref(ns.labels, name)
+            waypoint = _waypoint_ref(ns, ns.labels, name)
             if waypoint:
                 self.g.nodes[nid]["_waypoint"] = waypoint
 
     def _gateway(self, gw: Resource, folded: tuple[int, int, _PodCounts] | None) -> None:
-        gw_class = gw.spec.get("gatewayClassName", "")
+        fields = gw.fields
+        gw_class = fields.text("spec", "gatewayClassName")
         plane = gateway_data_plane(gw, self.controllers)
         role = plane.role
         type_ = WAYPOINT if role == WAYPOINT_ROLE else GATEWAY
-        conditions = _worst_conditions([gw.status], ("Accepted", "Programmed"))
-        addresses = [str(a.get("value")) for a in gw.status.get("addresses") or [] if isinstance(a, dict)]
+        conditions = _worst_conditions([fields.part("status")], ("Accepted", "Programmed"))
+        addresses = [a.text("value") for a in fields.iter_parts("status", "addresses")]
+        addresses = [a for a in addresses if a]
         health: dict[str, Any] = {"conditions": conditions}
         status = _conditions_status(conditions, self.runtime)
         if folded is not None:
@@ -482,10 +548,13 @@ class _Cluster:
             health |= {"desired": desired, **counts.health()}
             status = _worse(status, _ready_status(ready, desired, self.runtime))
         details: dict[str, Any] = {"class": gw_class, "role": role, "dataPlane": plane.label}
+        labels = gw.labels
         if type_ == WAYPOINT:
-            details["for"] = gw.labels.get(L.WAYPOINT_FOR, "service")
-        if gw.labels.get(L.NETWORK):
-            details["network"] = gw.labels[L.NETWORK]
+            traffic = _label(gw, labels, L.WAYPOINT_FOR)
+            details["for"] = "service" if traffic is None else traffic
+        network = _label(gw, labels, L.NETWORK)
+        if network:
+            details["network"] = network
         if addresses:
             details["addresses"] = addresses
         nid = self.add(self.id("Gateway", gw.namespace, gw.name), type_, "Gateway", gw.namespace, gw.name, status,
@@ -495,27 +564,31 @@ class _Cluster:
             self.east_west.append(nid)
 
     def _service(self, svc: Resource) -> None:
-        gateway = svc.labels.get(GATEWAY_NAME)
+        labels = svc.labels
+        gateway = _label(svc, labels, GATEWAY_NAME)
         if gateway and (svc.namespace, gateway) in self.gateways:  # istiod's Service for a Gateway
             self.services[(svc.namespace, svc.name)] = self.gateways[(svc.namespace, gateway)]
             return
-        selector = svc.spec.get("selector") or {}
+        spec = svc.spec
+        selector = _string_map_at(svc, "spec", "selector")
         selected = self.select(svc.namespace, selector)
-        ports = [f"{p.get('name')}:{p.get('port')}" if p.get("name") else str(p.get("port"))
-                 for p in svc.spec.get("ports") or [] if isinstance(p, dict)]
-        details: dict[str, Any] = {"type": svc.spec.get("type", "ClusterIP"), "ports": ports}
-        is_global = svc.labels.get(L.GLOBAL_SERVICE) == "true"
+        svc_type = spec.get("type", "ClusterIP")
+        if not isinstance(svc_type, str):
+            svc_type = svc.fields.text("spec", "type", default="ClusterIP")  # notes a wrong type
+        details: dict[str, Any] = {"type": svc_type, "ports": _service_ports(svc, spec)}
+        is_global = labels.get(L.GLOBAL_SERVICE) == "true"
         if is_global:
             details["global"] = True
-        if svc.labels.get(L.USE_WAYPOINT):
-            details["useWaypoint"] = svc.labels[L.USE_WAYPOINT]
+        use_waypoint = _label(svc, labels, L.USE_WAYPOINT)
+        if use_waypoint:
+            details["useWaypoint"] = use_waypoint
         status = WARNING if selector and not selected else OK
         nid = self.add(self.id("Service", svc.namespace, svc.name), SERVICE, "Service", svc.namespace, svc.name,
                        status, {"workloads": len(selected)} if selector else {}, details)
         self.services[(svc.namespace, svc.name)] = nid
         for target in selected:
             self.edge(nid, target, SELECTS)
-        waypoint = _waypoint_ref(svc.labels, svc.namespace)
+        waypoint = _waypoint_ref(svc, labels, svc.namespace)
         if waypoint:
             self.g.nodes[nid]["_waypoint"] = waypoint
         if is_global:
@@ -531,21 +604,21 @@ class _Cluster:
             self.edge(nid, target, USES_WAYPOINT)
 
     def _route(self, route: Resource, kind: K.Kind) -> None:
-        conditions = _worst_conditions(route.status.get("parents") or [], ("Accepted", "ResolvedRefs"))
+        fields = route.fields
+        conditions = _worst_conditions(fields.iter_parts("status", "parents"), ("Accepted", "ResolvedRefs"))
         nid = self.add(self.id(kind.kind, route.namespace, route.name), ROUTE, kind.kind, route.namespace,
                        route.name, _conditions_status(conditions, self.runtime), {"conditions": conditions})
-        for ref in route.spec.get("parentRefs") or []:
-            if not isinstance(ref, dict) or not ref.get("name"):
-                continue
-            parent = self._resolve(_ref_kind(ref.get("group"), ref.get("kind"), K.GATEWAY),
-                                   ref.get("namespace") or route.namespace, ref["name"])
-            self.edge(parent, nid, ROUTES)
-        for rule in route.spec.get("rules") or []:
-            refs = [r for r in (rule.get("backendRefs") or []) if isinstance(r, dict) and r.get("name")]
-            for ref in refs:
-                target = self._resolve(_ref_kind(ref.get("group"), ref.get("kind"), K.SERVICE),
-                                       ref.get("namespace") or route.namespace, ref["name"])
-                data = {"weight": int(ref.get("weight", 1))} if len(refs) > 1 else {}
+        for ref in fields.iter_parts("spec", "parentRefs"):
+            name = ref.text("name")
+            if name:
+                parent = self._resolve(_ref_kind(ref, K.GATEWAY), ref.text("namespace") or route.namespace, name)
+                self.edge(parent, nid, ROUTES)
+        for rule in fields.iter_parts("spec", "rules"):
+            refs = [(r, name) for r in rule.iter_parts("backendRefs") if (name := r.text("name"))]
+            for ref, name in refs:
+                target = self._resolve(_ref_kind(ref, K.SERVICE), ref.text("namespace") or route.namespace, name)
+                weight = ref.integer("weight")
+                data = {"weight": 1 if weight is None else weight} if len(refs) > 1 else {}
                 self.edge(nid, target, BACKEND, **data)
 
     def _resolve(self, kind: K.Kind, namespace: str, name: str) -> str:
@@ -560,18 +633,18 @@ class _Cluster:
         return self.missing(kind, namespace, name, INFERENCE_POOL if kind.kind == "InferencePool" else OTHER)
 
     def _pool(self, pool: Resource, kind: K.Kind) -> None:
-        parents = pool.status.get("parents") or []
+        fields = pool.fields
+        parents = fields.parts("status", "parents")
         conditions = _worst_conditions(parents, ("Accepted", "ResolvedRefs"))
-        selector = (pool.spec.get("selector") or {}).get("matchLabels") or {}
-        selected = self.select(pool.namespace, selector)
-        picker = pool.spec.get("endpointPickerRef") or {}
-        details: dict[str, Any] = {
-            "targetPorts": [p.get("number") for p in pool.spec.get("targetPorts") or [] if isinstance(p, dict)],
-        }
-        if pool.spec.get("appProtocol"):
-            details["appProtocol"] = pool.spec["appProtocol"]
-        if picker:
-            details["failureMode"] = picker.get("failureMode", "FailClose")
+        selected = self.select(pool.namespace, fields.string_map("spec", "selector", "matchLabels"))
+        picker = fields.part("spec", "endpointPickerRef")
+        ports = (p.integer("number") for p in fields.iter_parts("spec", "targetPorts"))
+        details: dict[str, Any] = {"targetPorts": [p for p in ports if p is not None]}
+        app_protocol = fields.text("spec", "appProtocol")
+        if app_protocol:
+            details["appProtocol"] = app_protocol
+        if picker.data:
+            details["failureMode"] = picker.text("failureMode", default="FailClose")
         status = _conditions_status(conditions, self.runtime) if parents or not self.runtime else WARNING
         if not selected:
             status = _worse(status, WARNING)
@@ -582,14 +655,32 @@ class _Cluster:
             self.edge(nid, target, SELECTS)
             if self.g.nodes[target]["type"] == WORKLOAD:
                 self.g.nodes[target]["type"] = MODEL_SERVER
-        if picker.get("name"):
-            target = self._resolve(_ref_kind(picker.get("group"), picker.get("kind"), K.SERVICE), pool.namespace,
-                                   picker["name"])
-            port = (picker.get("port") or {}).get("number")
+        picker_name = picker.text("name")
+        if picker_name:
+            target = self._resolve(_ref_kind(picker, K.SERVICE), pool.namespace, picker_name)
+            port = picker.integer("port", "number")
             self.edge(nid, target, PICKS_ENDPOINTS, **({"port": port} if port else {}))
             for epp in self.g.successors(target) if self.g.nodes[target]["type"] == SERVICE else ():
                 if self.g.nodes[epp]["type"] == WORKLOAD:
                     self.g.nodes[epp]["type"] = ENDPOINT_PICKER
+
+
+def _service_ports(svc: Resource, spec: Mapping[str, Any]) -> list[str]:
+    """``name:port`` (or the port alone) per port; a port whose number is not an integer is left out."""
+    ports = spec.get("ports")
+    if not isinstance(ports, list):
+        return [] if ports is None else svc.fields.sequence("spec", "ports")  # [], noting the wrong type
+    out = []
+    for i, p in enumerate(ports):
+        number = p.get("port") if isinstance(p, dict) else None
+        if type(number) is not int:
+            svc.fields.integer("spec", "ports", i, "port")  # notes what was wrong
+            continue
+        name = p.get("name")
+        if name is not None and not isinstance(name, str):
+            name = svc.fields.text("spec", "ports", i, "name")  # "", noted
+        out.append(f"{name}:{number}" if name else str(number))
+    return out
 
 
 def _link_clusters(graph: nx.DiGraph, clusters: Sequence[_Cluster]) -> None:
@@ -660,7 +751,7 @@ def _mesh_namespaces(c: _Cluster) -> list[str]:
     for name in set(c.namespaces) | c.seen_namespaces:
         ns = c.namespaces.get(name)
         if (ns is None or name == c.istio_ns or name in with_gateways or namespace_mode(ns.labels) != NONE
-                or ns.labels.get(L.USE_WAYPOINT)):
+                or _label(ns, ns.labels, L.USE_WAYPOINT)):
             found.add(name)
     return sorted(found)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from meshctl.errors import MeshctlError, NotCapturedError, UsageError
 from meshctl.kube import kinds as K
+from meshctl.kube.fields import Part
 from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
 
@@ -73,21 +74,26 @@ def _where(state: ClusterState) -> str:
     return f"context {info.label}" if info.kind == "live" else f"{info.kind} {info.label}"
 
 
-def _current(condition: dict[str, Any], generation: Any) -> bool:
-    """A condition written for an older spec says nothing about the current one."""
-    observed = condition.get("observedGeneration")
+def _current(condition: Part, generation: int | None) -> bool:
+    """A condition written for an older spec says nothing about the current one (a generation that
+    is not an integer reads as absent: the condition counts as current)."""
+    observed = condition.integer("observedGeneration")
     return observed is None or generation is None or observed >= generation
 
 
 def conditions(gateway: Resource) -> tuple[ConditionInfo, ...]:
-    generation = gateway.metadata.get("generation")
+    fields = gateway.fields
+    generation = fields.integer("metadata", "generation")
     return tuple(
-        ConditionInfo(str(c.get("type", "")),
-                      str(c.get("status", "Unknown")) if _current(c, generation) else "Unknown",
-                      str(c.get("reason", "")), str(c.get("message", "")))
-        for c in gateway.status.get("conditions") or []
-        if isinstance(c, dict)
+        ConditionInfo(c.text("type"),
+                      c.text("status", default="Unknown") if _current(c, generation) else "Unknown",
+                      c.text("reason"), c.text("message"))
+        for c in fields.iter_parts("status", "conditions")
     )
+
+
+def _label(obj: Resource, key: str) -> str:
+    return obj.fields.text("metadata", "labels", key)  # "" when absent or not a string (noted)
 
 
 def programmed_condition(gateway: Resource) -> tuple[str, str]:
@@ -103,8 +109,8 @@ def waypoint_info(state: ClusterState, gateway: Resource) -> WaypointInfo:
         cluster=state.info.cluster,
         namespace=gateway.namespace,
         name=gateway.name,
-        revision=gateway.labels.get(L.REV) or L.DEFAULT_REVISION,
-        traffic_type=gateway.labels.get(L.WAYPOINT_FOR) or DEFAULT_TRAFFIC,
+        revision=_label(gateway, L.REV) or L.DEFAULT_REVISION,
+        traffic_type=_label(gateway, L.WAYPOINT_FOR) or DEFAULT_TRAFFIC,
         programmed=programmed,
         conditions=conds,
     )
@@ -205,12 +211,12 @@ def plan_enroll(state: ClusterState, namespace: str, waypoint: str, overwrite: b
     if ns is None:
         raise MeshctlError(f"namespace {namespace} not found in {_where(state)}",
                            hint=f"create it first (kubectl create namespace {namespace})")
-    used = ns.labels.get(L.USE_WAYPOINT, "")
-    used_ns = ns.labels.get(L.USE_WAYPOINT_NAMESPACE, "")
+    used = _label(ns, L.USE_WAYPOINT)
+    used_ns = _label(ns, L.USE_WAYPOINT_NAMESPACE)
     current = f"{used_ns}/{used}" if used_ns and used_ns != namespace else used
     drop = (L.USE_WAYPOINT_NAMESPACE,) if used_ns else ()
     warnings = ()
-    if ns.labels.get(L.DATAPLANE_MODE) != L.DATAPLANE_MODE_AMBIENT:
+    if _label(ns, L.DATAPLANE_MODE) != L.DATAPLANE_MODE_AMBIENT:
         warnings = (f"namespace {namespace} is not enrolled in ambient, so its traffic will not reach the "
                     f"waypoint; enroll it with: meshctl namespace enroll {namespace}",)
     if current == waypoint:
@@ -276,9 +282,9 @@ def plan_delete(state: ClusterState, namespace: str, names: list[str], *, everyt
 CREATED, CONFIGURED, UNCHANGED = "created", "configured", "unchanged"
 
 
-def _content(obj: dict[str, Any]) -> tuple[Any, ...]:
-    meta = obj.get("metadata") or {}
-    return meta.get("labels") or {}, meta.get("annotations") or {}, obj.get("spec") or {}
+def _content(obj: dict[str, Any], origin: str) -> tuple[Any, ...]:
+    fields = Part(obj, origin)
+    return fields.mapping("metadata", "labels"), fields.mapping("metadata", "annotations"), fields.mapping("spec")
 
 
 def apply_gateway(writer: ClusterWriter, plan: ApplyPlan, *, dry_run: bool = False) -> str:
@@ -286,7 +292,8 @@ def apply_gateway(writer: ClusterWriter, plan: ApplyPlan, *, dry_run: bool = Fal
     answer = writer.apply(plan.gateway, dry_run=dry_run)
     if plan.existing is None:
         return CREATED
-    return UNCHANGED if _content(answer) == _content(plan.existing.raw) else CONFIGURED
+    origin = plan.existing.origin
+    return UNCHANGED if _content(answer, origin) == _content(plan.existing.raw, origin) else CONFIGURED
 
 
 def wait_programmed(writer: ClusterWriter, plan: ApplyPlan, timeout: float,
