@@ -138,3 +138,11 @@ def test_debug_keeps_the_exit_code_of_an_internal_error(cli, monkeypatch):
     result = cli("version", "--no-remote", "--short")
     assert result.code == ExitCode.ERROR
     assert "ZeroDivisionError" in result.err and "Traceback" in result.err
+
+
+def test_a_yaml_error_in_a_kubeconfig_never_quotes_the_token(tmp_path, cli):
+    kc = tmp_path / "kc.yaml"  # a token mistyped as an alias: PyYAML's complaint names the alias
+    kc.write_text(f"apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: *{TOKEN}\n")
+    result = cli("status", "--kubeconfig", str(kc))
+    assert result.code == ExitCode.DATA
+    assert "invalid YAML at line 6: found undefined alias" in result.err  # the cli fixture checks TOKEN too

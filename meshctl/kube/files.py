@@ -20,7 +20,7 @@ from meshctl.errors import InputError, UsageError
 from meshctl.kube.kinds import REGISTRY, Kind
 from meshctl.kube.state import IndexedObjects, Location, Resource, SourceInfo
 from meshctl.kube.yamlio import (MAX_DEPTH, MAX_INT_DIGITS, LineError, depth_within, fast_documents,
-                                 kubernetes_loader, too_deep, too_long_integer)
+                                 kubernetes_loader, too_deep, too_long_integer, yaml_problem)
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,8 @@ def _parse_with_libyaml(text: str, name: str) -> Iterator[Document]:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         where = f"{name}:{mark.line + 1}" if mark is not None else name
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise InputError(
-            f"{where}: invalid YAML: {problem}",
+            f"{where}: invalid YAML: {yaml_problem(err)}",
             hint="fix the YAML syntax at that line (indentation, quoting, a stray tab or colon)",
         ) from None
     except ValueError as err:  # a scalar that looked like a number but is not one

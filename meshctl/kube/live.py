@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from meshctl.errors import ClusterUnavailableError, InputError, MeshctlError, NotCapturedError, UsageError
 from meshctl.kube.kinds import Kind
 from meshctl.kube.state import IndexedObjects, Resource, SourceInfo, matches_labels
+from meshctl.kube.yamlio import yaml_problem
 
 PAGE_SIZE = 500
 MAX_KUBECONFIG_BYTES = 16 * 1024 * 1024  # read to find secrets to scrub from a loader error
@@ -128,7 +129,7 @@ def _read_kubeconfig(paths: str, stamp: tuple[tuple[int, int, int], ...]) -> Kub
         mark = getattr(err, "problem_mark", None)
         if mark is not None:
             raise InputError(
-                f"kubeconfig {paths}: invalid YAML at line {mark.line + 1}: {getattr(err, 'problem', '')}",
+                f"kubeconfig {paths}: invalid YAML at line {mark.line + 1}: {yaml_problem(err)}",
                 hint="check the file with 'kubectl config view'",
             ) from None
         raise InputError(

@@ -38,6 +38,16 @@ MAX_INT_DIGITS = 4300
 MAX_INT_BITS = int(MAX_INT_DIGITS * 3.32)  # about as many bits as that many decimal digits
 
 
+_QUOTED = re.compile(r"'[^']{4,}'|\"[^\"]{4,}\"")
+
+
+def yaml_problem(err: Exception) -> str:
+    """A YAML error's complaint fit to print: what it quotes from the text (an alias or tag name, which
+    can be a secret) is left out when longer than a character or three ("found character '\\t'" stays)."""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    return _QUOTED.sub("'…'", str(problem))
+
+
 class LineError(InputError):
     """Bad input found while parsing, at a line of the text (the reader adds the file name)."""
 
