@@ -146,3 +146,14 @@ def test_a_yaml_error_in_a_kubeconfig_never_quotes_the_token(tmp_path, cli):
     result = cli("status", "--kubeconfig", str(kc))
     assert result.code == ExitCode.DATA
     assert "invalid YAML at line 6: found undefined alias" in result.err  # the cli fixture checks TOKEN too
+
+
+@pytest.mark.parametrize("users", ["5", "{a: 1}", "[5, x]"])
+def test_a_kubeconfig_section_of_the_wrong_type_is_bad_input(tmp_path, cli, users):
+    kc = tmp_path / "kc.yaml"
+    kc.write_text("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                  "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
+                  f"clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:1'}}}}]\nusers: {users}\n")
+    result = cli("status", "--kubeconfig", str(kc))
+    assert result.code in (ExitCode.DATA, ExitCode.UNAVAILABLE), result.err
+    assert "internal error" not in result.err

@@ -148,18 +148,29 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _kubeconfig_files(paths: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(folder, parsed text) of each regular file among ``paths`` that holds a kubeconfig map."""
+    for path in paths.split(os.pathsep):
+        full = os.path.expanduser(path)
+        if not path or not os.path.isfile(full):
+            continue
+        try:
+            with open(full, encoding="utf-8", errors="replace") as handle:
+                config = parse_kubeconfig(handle.read(MAX_KUBECONFIG_BYTES))
+        except OSError:
+            continue
+        if config is not None:
+            yield os.path.dirname(os.path.abspath(full)), config
+
+
 def _named_files(paths: str) -> tuple[tuple[str, str, str], ...]:
     """(context, field, path) for every file a context's user and cluster name; relative paths are
     relative to the kubeconfig that holds the entry, and the first file to name an entry wins, as in kubectl."""
     entries: dict[str, dict[str, tuple[dict[str, Any], str]]] = {"contexts": {}, "users": {}, "clusters": {}}
-    for path in paths.split(os.pathsep):
-        if not path or not os.path.isfile(os.path.expanduser(path)):
-            continue
-        with open(os.path.expanduser(path), encoding="utf-8", errors="replace") as handle:
-            config = parse_kubeconfig(handle.read(MAX_KUBECONFIG_BYTES))
-        base = os.path.dirname(os.path.abspath(os.path.expanduser(path)))
+    for base, config in _kubeconfig_files(paths):
         for section, found in entries.items():
-            for entry in (config or {}).get(section) or []:
+            listed = config.get(section)
+            for entry in listed if isinstance(listed, list) else []:
                 if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                     found.setdefault(entry["name"], (_dict(entry.get(section[:-1])), base))
     files = []
@@ -512,14 +523,7 @@ def _loader_message(err: BaseException, paths: str, context: str) -> str:
 def _user_secrets(paths: str, context: str) -> list[str]:
     """The secret values of a context's user entry, to keep out of messages."""
     secrets: list[str] = []
-    for path in paths.split(os.pathsep):
-        try:
-            with open(os.path.expanduser(path), encoding="utf-8", errors="replace") as handle:
-                config = parse_kubeconfig(handle.read(MAX_KUBECONFIG_BYTES))
-        except OSError:
-            continue
-        if config is None:
-            continue
+    for _, config in _kubeconfig_files(paths):
         _, user = select_context({**config, "current-context": context})
         secrets += [str(user.get(k) or "") for k in SECRET_USER_FIELDS]
         provider = user.get("auth-provider")
