@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import configmap as cm
 from tests.fakekube import FakeKube
 from tests.fakekube.pyclient import api_client, call, dynamic_client
+from tests.test_fakekube_deletion import eventually
 
 CM = "/api/v1/namespaces/{ns}/configmaps"
 DEPLOYS = "/apis/apps/v1/namespaces/{ns}/deployments"
@@ -303,10 +304,10 @@ def test_deleting_a_namespace_deletes_its_contents(api):
     call(api, "POST", DEPLOYS.format(ns="team"), body=deployment("web", ns="team"))
     call(api, "POST", CM.format(ns="default"), body=cm("keep"))
     r = call(api, "DELETE", "/api/v1/namespaces/team")
-    assert r.status == 200 and r.body["kind"] == "Namespace"
-    assert call(api, "GET", "/api/v1/configmaps").body["items"][0]["metadata"]["name"] == "keep"
+    assert r.status == 200 and r.body["kind"] == "Namespace" and r.body["status"]["phase"] == "Terminating"
+    assert eventually(lambda: call(api, "GET", "/api/v1/namespaces/team").status == 404)
+    assert [i["metadata"]["name"] for i in call(api, "GET", "/api/v1/configmaps").body["items"]] == ["keep"]
     assert call(api, "GET", "/apis/apps/v1/deployments").body["items"] == []
-    assert call(api, "GET", "/api/v1/namespaces/team").status == 404
 
 
 def test_deleting_default_namespace_is_forbidden(api):
@@ -494,6 +495,7 @@ def test_deleting_a_crd_removes_its_kind_and_objects(api):
     call(api, "POST", "/apis/example.com/v1/namespaces/default/widgets",
          body={"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
     assert call(api, "DELETE", crds + "/widgets.example.com").status == 200
+    assert eventually(lambda: call(api, "GET", crds + "/widgets.example.com").status == 404)
     assert_status(call(api, "GET", "/apis/example.com/v1/namespaces/default/widgets"), 404, "NotFound")
     assert "example.com" not in {g["name"] for g in call(api, "GET", "/apis").body["groups"]}
     call(api, "POST", crds, body=widget_crd())  # the objects did not survive

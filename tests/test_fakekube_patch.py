@@ -256,3 +256,91 @@ def test_server_side_apply_with_python_dynamic_client(kube, tmp_path):
     assert getattr(conflict.value, "status", None) == 409
     out = dyn.server_side_apply(res, body=changed, field_manager="other", namespace="default", force_conflicts=True)
     assert out.spec.replicas == 7
+
+
+# --- ownership of non-apply writes (Update managers) -----------------------------------------------
+
+
+def managers(body):
+    return {(e["manager"], e["operation"]): e for e in body["metadata"].get("managedFields") or []}
+
+
+def test_create_records_an_update_entry_named_by_field_manager(api):
+    r = call(api, "POST", "/apis/apps/v1/namespaces/default/deployments", body=deployment(),
+             query={"fieldManager": "creator"})
+    assert r.status == 201
+    entry = managers(r.body)[("creator", "Update")]
+    assert entry["fieldsV1"]["f:spec"]["f:replicas"] == {} and entry["time"]
+
+
+def test_update_without_field_manager_is_named_after_the_user_agent(api, kube):
+    apply(api, deployment(), "meshctl")
+    api.user_agent = "kubectl/v1.34.0 (linux/amd64) kubernetes/abc"
+    r = patch(api, {"spec": {"replicas": 5}}, MERGE)
+    assert r.status == 200
+    owners = managers(r.body)
+    assert owners[("kubectl", "Update")]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    # the update took replicas from the apply manager, without a conflict
+    assert "f:replicas" not in owners[("meshctl", "Apply")]["fieldsV1"]["f:spec"]
+
+
+def test_apply_of_a_field_an_update_manager_changed_conflicts_unless_forced(api):
+    apply(api, deployment(), "meshctl")
+    patch(api, {"spec": {"replicas": 5}}, MERGE, fieldManager="kubectl-scale")
+    r = apply(api, deployment(), "meshctl")
+    assert r.status == 409
+    assert r.body["message"] == 'Apply failed with 1 conflict: conflict with "kubectl-scale": .spec.replicas'
+    assert r.body["details"]["causes"] == [{"reason": "FieldManagerConflict", "field": ".spec.replicas",
+                                            "message": 'conflict with "kubectl-scale": .spec.replicas'}]
+    r = apply(api, deployment(), "meshctl", force="true")
+    assert r.status == 200 and r.body["spec"]["replicas"] == 2
+    assert ("kubectl-scale", "Update") not in managers(r.body)  # it lost its only field
+
+
+def test_a_field_the_applier_stops_applying_stays_while_an_update_manager_owns_it(api):
+    apply(api, deployment(), "meshctl")
+    patch(api, {"spec": {"replicas": 5}}, MERGE, fieldManager="kubectl-scale")
+    without = deployment()
+    del without["spec"]["replicas"]
+    r = apply(api, without, "meshctl")
+    assert r.status == 200
+    assert r.body["spec"]["replicas"] == 5  # what `kubectl scale` set survives a re-apply
+
+
+def test_a_field_only_the_applier_owned_goes_when_it_stops_applying_it(api):
+    apply(api, deployment(), "meshctl")
+    without = deployment()
+    del without["metadata"]["labels"]
+    r = apply(api, without, "meshctl")
+    assert r.status == 200 and "labels" not in r.body["metadata"]
+
+
+def test_update_ownership_of_removed_fields_is_dropped(api):
+    call(api, "POST", "/apis/apps/v1/namespaces/default/deployments", body=deployment(), query={"fieldManager": "a"})
+    r = patch(api, {"metadata": {"labels": None}}, MERGE, fieldManager="b")
+    owners = managers(r.body)
+    assert "f:metadata" not in owners[("a", "Update")]["fieldsV1"]  # labels were its only metadata
+    assert ("b", "Update") not in owners  # removing a field owns nothing
+
+
+def test_status_update_is_recorded_against_the_status_subresource(api, web):
+    r = call(api, "PUT", DEPLOY + "/status", body={**call(api, "GET", DEPLOY).body, "status": {"replicas": 2}},
+             query={"fieldManager": "controller"})
+    assert r.status == 200
+    entry = managers(r.body)[("controller", "Update")]
+    assert entry["subresource"] == "status" and entry["fieldsV1"] == {"f:status": {"f:replicas": {}}}
+
+
+def test_a_no_op_apply_keeps_the_resource_version(api):
+    first = apply(api, deployment(), "meshctl").body
+    again = apply(api, deployment(), "meshctl").body
+    assert again["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+    assert again["metadata"]["managedFields"] == first["metadata"]["managedFields"]
+
+
+def test_a_no_op_update_keeps_the_resource_version_and_owners(api):
+    first = call(api, "POST", "/apis/apps/v1/namespaces/default/deployments", body=deployment(),
+                 query={"fieldManager": "a"}).body
+    r = call(api, "PUT", DEPLOY, body=first, query={"fieldManager": "b"})
+    assert r.body["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+    assert set(managers(r.body)) == {("a", "Update")}

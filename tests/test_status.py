@@ -51,3 +51,15 @@ def test_an_empty_cluster_reports_the_missing_control_plane(cli, tmp_path):
 def test_watch_needs_a_terminal(cli):
     r = cli("status", "--snapshot", str(DEMO), "--watch")
     assert r.code == 2 and "--watch" in r.err
+
+
+def test_a_terminating_pod_is_not_ready():
+    from meshctl.kube import kinds as K
+    from meshctl.kube.state import Resource
+    from meshctl.mesh.status import pod_ready
+
+    raw = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+           "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    assert pod_ready(Resource(raw, K.POD))
+    raw["metadata"]["deletionTimestamp"] = "2026-12-08T00:00:00Z"
+    assert not pod_ready(Resource(raw, K.POD))  # Ready until the kubelet stops it, but on its way out

@@ -108,9 +108,11 @@ def confirm(question: str, yes: bool) -> None:
 
 
 def delete_after_confirming(writer, resources, *, question: str, yes: bool, dry_run: bool,
-                            before_asking: str = "") -> bool:
-    """List what will be deleted on stdout, ask (unless -y or --dry-run), delete; True when deleted."""
+                            before_asking: str = "", timeout: float = 120.0) -> bool:
+    """List what will be deleted on stdout, ask (unless -y or --dry-run), delete, and wait until the
+    server has really removed them (finalizers, Terminating CRDs); True when deleted."""
     from meshctl.install.installer import Ref
+    from meshctl.kube.apply import WaitTimeout
     from meshctl.render.console import print_err, print_out
 
     for res in resources:
@@ -120,8 +122,24 @@ def delete_after_confirming(writer, resources, *, question: str, yes: bool, dry_
     if dry_run:
         return False
     confirm(question, yes)
-    for res in resources:
-        writer.delete(res.kind, res.name, res.namespace if res.kind.namespaced else None)
+    targets = [(res.kind, res.name, res.namespace if res.kind.namespaced else None) for res in resources]
+    for kind, name, namespace in targets:
+        writer.delete(kind, name, namespace)
+    said = []
+
+    def waiting(count: int) -> None:
+        if not said:  # once: the server is still removing some (a CRD's resources, finalizers)
+            print_err(f"waiting for the cluster to remove {count} of them…")
+            said.append(count)
+
+    held = writer.wait_gone(targets, timeout=timeout, progress=waiting)
+    if held:
+        shown = "; ".join(f"{kind.kind.lower()} {f'{ns}/' if ns else ''}{name} ({why})"
+                          for kind, name, ns, why in held[:10])
+        more = f" and {len(held) - 10} more" if len(held) > 10 else ""
+        raise WaitTimeout(f"{len(held)} deleted object(s) still exist after {timeout:g}s: {shown}{more}",
+                          hint="a finalizer's controller has not released them; check it, or wait longer "
+                               "with --timeout and run the command again")
     return True
 
 

@@ -27,6 +27,9 @@ def uninstall(
     context: opt.Context = None,
     kubeconfig: opt.Kubeconfig = None,
     istio_namespace: opt.IstioNamespace = "istio-system",
+    timeout: Annotated[str, typer.Option(
+        "--timeout", metavar="DURATION",
+        help="how long to wait for the cluster to remove what was deleted (finalizers, CRDs' resources).")] = "120s",
 ) -> None:
     """Remove a control-plane revision, or with --purge everything meshctl installed.
 
@@ -34,6 +37,7 @@ def uninstall(
     While ambient namespaces, waypoints or revision tags still rely on the control plane, it refuses
     and lists them (pods would lose their networking), unless --force.
     """
+    from meshctl.cli.common import parse_timeout
     from meshctl.cli.installing import delete_after_confirming, live_target
     from meshctl.errors import MeshctlError, UsageError
     from meshctl.install import operations as ops
@@ -44,6 +48,7 @@ def uninstall(
                          hint="meshctl uninstall --revision default")
     if revision is not None and purge:
         raise UsageError("--revision and --purge exclude each other", hint="--purge removes every revision")
+    wait = parse_timeout(timeout)
     state, writer = live_target(context, kubeconfig)
     rev = None if purge else ("" if revision == "default" else revision)
     installed = ops.installed_revisions(state, istio_namespace)
@@ -72,5 +77,6 @@ def uninstall(
     keeping = (f"keeping Base, istio-cni and ztunnel: revision(s) {', '.join(others)} still use them"
                if others and rev is not None else "")
     if delete_after_confirming(writer, doomed, question=f"Delete {len(doomed)} objects from context "
-                               f"{state.info.context}?", yes=yes, dry_run=dry_run, before_asking=keeping):
+                               f"{state.info.context}?", yes=yes, dry_run=dry_run, before_asking=keeping,
+                               timeout=wait):
         print_err(f"✔ Removed {len(doomed)} objects.")

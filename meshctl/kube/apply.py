@@ -42,8 +42,11 @@ class ClusterWriter:
     def _fail(self, status: int, body: dict[str, Any], what: str) -> None:
         if status in (401, 403) or status >= 500 or status == 429:
             self.conn.check(status, body, what)
-        message = body.get("message") or f"HTTP {status}"
+        message = _invalid_fields(body) if status == 422 else ""
+        message = message or (body.get("message") if isinstance(body.get("message"), str) else "") or f"HTTP {status}"
         hint = "check the object and run again; meshctl writes are safe to repeat"
+        if status == 422:
+            hint = "the cluster's validation refused this field; fix the value (or the --set/values that made it)"
         if status == 404 and "namespaces" in message:
             hint = "create the namespace first (kubectl create namespace NAME)"
         raise MeshctlError(f"context {self.conn.context}: cannot {what}: {message}", hint=hint)
@@ -146,6 +149,61 @@ class ClusterWriter:
                 raise WaitTimeout(f"{kind.kind} {where} not ready after {timeout:g}s: {why}",
                                   hint="check the controller's logs, or wait longer with --timeout")
             time.sleep(min(interval, max(deadline - time.monotonic(), 0.05)))
+
+
+    def wait_gone(self, targets: Iterable[tuple[Kind, str, str | None]], *, timeout: float, interval: float = 0.5,
+                  progress: Callable[[int], None] | None = None) -> list[tuple[Kind, str, str | None, str]]:
+        """Poll until every deleted object is really gone: a server keeps an object with finalizers, a
+        Terminating namespace or CRD while its content is removed, and a pod through its grace period.
+        Returns (kind, name, namespace, what holds it) for those still there at the deadline."""
+        left = list(targets)
+        deadline = time.monotonic() + timeout
+        while True:
+            for kind in {k for k, _, _ in left}:
+                self.state.forget(kind)
+            held = []
+            for kind, name, namespace in left:
+                try:
+                    obj = self.state.get(kind, name, namespace)
+                except NotCapturedError:
+                    obj = None  # its kind went with its CRD
+                if obj is not None:
+                    held.append((kind, name, namespace, _holder(obj)))
+            if not held or time.monotonic() >= deadline:
+                return held
+            left = [(k, n, ns) for k, n, ns, _ in held]
+            if progress:
+                progress(len(left))
+            time.sleep(min(interval, max(deadline - time.monotonic(), 0.05)))
+
+
+def _invalid_fields(body: dict[str, Any]) -> str:
+    """A 422's causes as one line: ``field: message`` for each (at most three), else ""."""
+    details = body.get("details") if isinstance(body.get("details"), dict) else {}
+    listed = details.get("causes")
+    causes = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
+    parts = []
+    for cause in causes:
+        field, text = cause.get("field"), cause.get("message")
+        if isinstance(text, str) and text:
+            parts.append(f"{field}: {text}" if isinstance(field, str) and field else text)
+    if not parts:
+        return ""
+    more = f" (and {len(parts) - 3} more)" if len(parts) > 3 else ""
+    return "; ".join(parts[:3]) + more
+
+
+def _holder(res: Resource) -> str:
+    """Why an object that was deleted is still there, in a few words."""
+    f = res.fields
+    if not f.text("metadata", "deletionTimestamp"):
+        return "not marked for deletion"
+    finalizers = f.strings("metadata", "finalizers")
+    if finalizers:
+        return "held by finalizer " + ", ".join(finalizers)
+    if f.strings("spec", "finalizers"):  # a Namespace's own: its content is being removed
+        return "terminating while its content is removed"
+    return "terminating"
 
 
 def _name(meta: dict[str, Any]) -> str:

@@ -100,7 +100,11 @@ def is_linux(node: Resource) -> bool:
 
 
 def pod_ready(pod: Resource) -> bool:
-    """The pod's Ready condition is True (malformed status, as hand-written files may hold, is not ready)."""
+    """The pod's Ready condition is True and it is not terminating (a deleted pod keeps Ready until the
+    kubelet stops it, but it is on its way out; kubectl shows it Terminating). Malformed status, as
+    hand-written files may hold, is not ready."""
+    if pod.fields.text("metadata", "deletionTimestamp"):
+        return False
     conditions = pod.status.get("conditions")
     if not isinstance(conditions, list):
         return False

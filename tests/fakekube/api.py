@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Mapping
 from . import apply as ssa
 from . import discovery, meta, openapi, tables
 from .controllers import Controllers
+from .deletion import Reaper
 from .errors import (STALE, ApiError, already_exists, bad_request, conflict, expired, forbidden, invalid,
                      method_not_allowed, not_found, page_not_found, success_status)
 from .faults import Access
@@ -76,6 +77,7 @@ class ApiServer:
         self.controllers = controllers
         self.version = version
         self.address = address
+        self.reaper = Reaper(self)
 
     # --- entry point -----------------------------------------------------------------------------
 
@@ -89,8 +91,10 @@ class ApiServer:
             err = ApiError(500, f"fakekube internal error: {e!r}")
             return Response(500, err.status())
         finally:
-            # Controllers react to whatever this request wrote, before the client sees the answer.
+            # Deletions due now and controllers react to whatever this request wrote, before the
+            # client sees the answer.
             try:
+                self.reaper.tick()
                 self.controllers.drain()
             except Exception:  # a controller bug must not cost the client its answer
                 traceback.print_exc(file=sys.stderr)
@@ -199,15 +203,16 @@ class ApiServer:
             return self._list(req, rt, v, route.namespace)
         if verb == "watch":
             return self._watch(req, rt, v, route.namespace)
+        manager = ssa.manager_name(req.query.get("fieldManager"), req.headers.get("User-Agent"))
         if verb == "create":
             body = self._body(req)
             if rt.virtual:
                 return self._review(rt, v, body)
-            return self._create(rt, v, ns, body, dry_run)
+            return self._create(rt, v, ns, body, dry_run, manager)
         if verb == "update":
-            return self._update(rt, v, ns, route.name, self._body(req), route.subresource, dry_run)
+            return self._update(rt, v, ns, route.name, self._body(req), route.subresource, dry_run, manager)
         if verb == "patch":
-            return self._patch(req, rt, v, ns, route.name, route.subresource, dry_run)
+            return self._patch(req, rt, v, ns, route.name, route.subresource, dry_run, manager)
         if verb == "delete":
             return self._delete(req, rt, v, ns, route.name, dry_run)
         return self._delete_collection(req, rt, v, route.namespace, dry_run)
@@ -369,6 +374,7 @@ class ApiServer:
         if rt.status:
             obj.pop("status", None)  # status is written through /status, never on create
         _defaults_on_create(rt, obj)
+        meta.omit_empty_meta(obj)
         if rt.key == CRDS:
             self._check_crd(obj)
         return obj
@@ -379,18 +385,22 @@ class ApiServer:
         except CRDError as e:
             raise invalid("CustomResourceDefinition", CRD_GROUP, crd["metadata"].get("name", ""), e.errors) from None
 
-    def _create(self, rt: ResourceType, version: str, ns: str, body: dict[str, Any], dry_run: bool) -> Response:
+    def _create(self, rt: ResourceType, version: str, ns: str, body: dict[str, Any], dry_run: bool,
+                manager: str) -> Response:
         obj = self._new_object(rt, version, ns, body)
+        obj["metadata"].pop("managedFields", None)  # a create starts the record afresh
+        self._record(rt, version, None, obj, manager, None)
         with self.store.lock:
-            self._require_namespace(rt, ns)
+            self._require_namespace(rt, ns, obj["metadata"]["name"])
             if self.store.get(rt.key, ns, obj["metadata"]["name"]) is not None:
                 raise already_exists(rt.plural, rt.group, obj["metadata"]["name"])
             stored = obj if dry_run else self._write(rt, obj)
         return self._object_response(None, rt, version, stored, 201)
 
-    def _require_namespace(self, rt: ResourceType, ns: str) -> None:
+    def _require_namespace(self, rt: ResourceType, ns: str, name: str = "") -> None:
         if rt.namespaced and self.store.get(NAMESPACES, "", ns) is None:
             raise not_found("namespaces", "", ns)
+        self.reaper.refuse_create(rt, ns, name)
 
     def _write(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         stored = self.store.write(rt.key, obj).obj
@@ -401,7 +411,7 @@ class ApiServer:
     # --- update / patch / apply ------------------------------------------------------------------
 
     def _update(self, rt: ResourceType, version: str, ns: str, name: str, body: dict[str, Any],
-                sub: str | None, dry_run: bool) -> Response:
+                sub: str | None, dry_run: bool, manager: str) -> Response:
         self._check_type(rt, version, body)
         m = body.get("metadata") or {}
         if not m.get("name"):
@@ -420,7 +430,15 @@ class ApiServer:
                 raise invalid(rt.kind, rt.group, name, [("metadata.resourceVersion", "FieldValueInvalid",
                                                          "Invalid value: 0x0: must be specified for an update")])
             new = self._updated(rt, version, old, body, sub)
+            self._record(rt, version, old, new, manager, sub)
             return Response(200, self._out(rt, version, self._commit(rt, old, new, dry_run)))
+
+    @staticmethod
+    def _record(rt: ResourceType, version: str, old: dict[str, Any] | None, new: dict[str, Any], manager: str,
+                sub: str | None) -> None:
+        """Ownership of what a create, update or patch changed (see apply.record_update)."""
+        ssa.record_update(old, new, manager=manager, api_version=rt.api_version(version), timestamp=meta.now(),
+                          subresource=sub or "", status_apart=rt.status)
 
     def _existing(self, rt: ResourceType, ns: str, name: str) -> dict[str, Any]:
         obj = self.store.get(rt.key, ns, name)
@@ -463,20 +481,24 @@ class ApiServer:
         new["metadata"]["resourceVersion"] = om["resourceVersion"]
         if rt.generation:
             new["metadata"]["generation"] = meta.next_generation(old, new)
+        meta.omit_empty_meta(new)
         if rt.key == CRDS:
             self._check_crd(new)
         return new
 
     def _commit(self, rt: ResourceType, old: dict[str, Any], new: dict[str, Any], dry_run: bool) -> dict[str, Any]:
-        # Only the stored version may differ after a change of apiVersion alone: that is no change.
-        if {**new, "apiVersion": old.get("apiVersion")} == old:
+        # Only the stored version may differ after a change of apiVersion alone: that is no change;
+        # nor is one that only moves managedFields timestamps.
+        if ssa.without_times({**new, "apiVersion": old.get("apiVersion")}) == ssa.without_times(old):
             return old  # a no-op update keeps its resourceVersion, as on a real server
+        self.reaper.check_update(rt, old, new)
         if dry_run:
             return new
-        return self._write(rt, new)
+        stored = self._write(rt, new)
+        return self.reaper.after_write(rt, stored) or stored
 
     def _patch(self, req: Request, rt: ResourceType, version: str, ns: str, name: str, sub: str | None,
-               dry_run: bool) -> Response:
+               dry_run: bool, manager: str) -> Response:
         ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype == APPLY_PATCH:
             return self._apply(req, rt, version, ns, name, sub, dry_run)
@@ -509,6 +531,7 @@ class ApiServer:
                 raise ApiError(422, "the patched object is not a JSON object")
             self._check_patched(rt, version, old, patched, ns, name)
             new = self._updated(rt, version, old, patched, sub)
+            self._record(rt, version, old, new, manager, sub)
             return Response(200, self._out(rt, version, self._commit(rt, old, new, dry_run)))
 
     def _check_patched(self, rt: ResourceType, version: str, old: dict[str, Any], patched: dict[str, Any],
@@ -556,7 +579,7 @@ class ApiServer:
                                        timestamp=meta.now())
                     merged.setdefault("metadata", {})["name"] = name
                     obj = self._new_object(rt, version, ns, merged)
-                    self._require_namespace(rt, ns)
+                    self._require_namespace(rt, ns, name)
                     stored = obj if dry_run else self._write(rt, obj)
                     return Response(201, self._out(rt, version, stored))
                 if cm.get("resourceVersion") not in (None, old["metadata"]["resourceVersion"]):
@@ -591,13 +614,19 @@ class ApiServer:
             if rt.key == NAMESPACES and name in PROTECTED_NAMESPACES:
                 raise ApiError(403, f'namespaces "{name}" is forbidden: this namespace may not be deleted',
                                name=name, kind="namespaces")
-            gone = old if dry_run else self.remove(rt, old)
-        if rt.returns_object_on_delete:
+            if dry_run:
+                self.reaper.policy(options)  # a dry run still checks the options
+                gone, removed = old, True
+            else:
+                gone, removed = self.reaper.delete(rt, old, options)
+        if rt.returns_object_on_delete or not removed:
+            # An object left Terminating (finalizers, grace period) is returned as it now is.
             return Response(200, self._out(rt, version, gone))
         return Response(200, success_status(name, rt.group, rt.plural, om.get("uid")))
 
     def remove(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-        """Delete an object and what goes with it: a namespace's contents, a CRD's objects."""
+        """Delete an object at once, with what goes with it (a namespace's contents, a CRD's
+        objects), skipping finalizers and grace periods: the Python API's ``delete_object``."""
         m = obj["metadata"]
         if rt.key == NAMESPACES:
             for key in self.store.keys():
@@ -621,7 +650,10 @@ class ApiServer:
         keep = object_filter(req.query.get("labelSelector"), req.query.get("fieldSelector"), rt.fields)
         with self.store.lock:
             doomed = [o for o in self.store.list(rt.key, namespace) if keep(o)]
-            gone = doomed if dry_run else [self.remove(rt, o) for o in doomed]
+            options = meta.parse_body(req.body, req.headers.get("Content-Type") or "") or {}
+            if not isinstance(options, dict):
+                raise bad_request("DeleteOptions must be a JSON object")
+            gone = doomed if dry_run else [self.reaper.delete(rt, o, options)[0] for o in doomed]
             rv = self.store.resource_version
         items = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in gone]
         return Response(200, {"kind": rt.list_kind, "apiVersion": rt.api_version(version),

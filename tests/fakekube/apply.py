@@ -4,9 +4,14 @@ Fields are paths of ``f:<key>`` (map keys) and ``k:{"<mergeKey>":<value>}`` (ite
 lists, see patching.merge_key); lists without a merge key are atomic and owned whole. Ownership is
 recorded per Apply manager in ``metadata.managedFields`` as ``fieldsV1``, the real encoding.
 
-Approximations: only Apply managers own fields (updates by PUT/PATCH/POST record no ``Update``
-entries, so they neither conflict nor take ownership), and removal of fields a manager stopped
-applying works at the level of map keys and keyed list items.
+Every write records ownership: Apply managers through :func:`apply`, and creates, updates and
+patches through :func:`record_update` as ``Update`` entries (named by ``fieldManager`` or the
+User-Agent's product, as a real server names them). An update never conflicts: it takes the fields
+it changed from whoever owned them, so a later apply of a different value by their former owner
+conflicts unless forced, exactly what keeps ``kubectl scale``'s replicas from silently reverting.
+
+Approximations: removal of fields a manager stopped applying works at the level of map keys and
+keyed list items; parent entries (``.`` for maps) are not written.
 """
 
 from __future__ import annotations
@@ -171,7 +176,7 @@ def apply(live: dict[str, Any] | None, applied: dict[str, Any], *, manager: str,
           timestamp: str, subresource: str = "") -> dict[str, Any]:
     """Return the object after ``manager`` applies ``applied`` to ``live`` (None: create).
 
-    Raises ApplyConflict when another Apply manager owns a field this apply sets to a different
+    Raises ApplyConflict when another manager owns a field this apply sets to a different
     value and ``force`` is false. With ``force`` the fields change hands.
     """
     config = clean_applied(applied)
@@ -181,8 +186,9 @@ def apply(live: dict[str, Any] | None, applied: dict[str, Any], *, manager: str,
     mine = next((e for e in entries if _is(e, manager, subresource)), None)
     old_paths = decode(mine.get("fieldsV1")) if mine else set()
 
-    others = [e for e in entries if e is not mine and e.get("operation") == "Apply"
-              and e.get("subresource", "") == subresource]
+    # Every other manager of the same subresource, Update managers included (that is what makes an
+    # apply of ``replicas`` conflict with ``kubectl scale``).
+    others = [e for e in entries if e is not mine and e.get("subresource", "") == subresource]
     other_paths = {id(e): decode(e.get("fieldsV1")) for e in others}
     conflicts: list[tuple[str, Path]] = []
     for e in others:
@@ -231,7 +237,8 @@ def _is(entry: dict[str, Any], manager: str, subresource: str) -> bool:
 
 
 def conflict_message(conflicts: list[tuple[str, Path]]) -> tuple[str, list[dict[str, str]]]:
-    causes = [{"type": "FieldManagerConflict", "message": f'conflict with "{m}": {render(p)}', "field": render(p)}
+    # StatusCause serialises its type as "reason", which is what clients read.
+    causes = [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}": {render(p)}', "field": render(p)}
               for m, p in conflicts]
     n = len(conflicts)
     if n == 1:
@@ -239,3 +246,72 @@ def conflict_message(conflicts: list[tuple[str, Path]]) -> tuple[str, list[dict[
     else:
         head = f"Apply failed with {n} conflicts: " + "\n".join(c["message"] for c in causes)
     return head, causes
+
+
+# --- ownership of non-apply writes --------------------------------------------------------------
+
+
+def manager_name(field_manager: str | None, user_agent: str | None) -> str:
+    """Who made an update: ``fieldManager`` when given, else the User-Agent's product (the part
+    before the first '/', at most 128 characters), as a real server derives it."""
+    if field_manager:
+        return field_manager
+    return (user_agent or "").split("/", 1)[0][:128] or "unknown"
+
+
+def tracked(obj: dict[str, Any], *, status_apart: bool, subresource: str) -> dict[str, Any]:
+    """The part of an object a write to ``subresource`` can own."""
+    if subresource == "status":
+        return {"status": obj["status"]} if "status" in obj else {}
+    if status_apart:
+        return {k: v for k, v in obj.items() if k != "status"}
+    return obj
+
+
+def record_update(old: dict[str, Any] | None, new: dict[str, Any], *, manager: str, api_version: str,
+                  timestamp: str, subresource: str = "", status_apart: bool = False) -> None:
+    """Record in ``new``'s managedFields that ``manager`` changed ``old`` into ``new`` by a create,
+    update or patch: it now owns each field it set or changed (taken from whoever owned it, never a
+    conflict); fields that disappeared are nobody's. Managers left owning nothing are dropped."""
+    before = field_set(clean_applied(tracked(old, status_apart=status_apart, subresource=subresource))) if old else set()
+    after_obj = clean_applied(tracked(new, status_apart=status_apart, subresource=subresource))
+    after = field_set(after_obj)
+    changed = {p for p in after if old is None or p not in before or lookup(old, p) != lookup(new, p)}
+    gone = before - after
+    nm = new.setdefault("metadata", {})
+    entries = [dict(e) for e in nm.get("managedFields") or []]
+    kept: list[dict[str, Any]] = []
+    mine: set[Path] = set()
+    for e in entries:
+        owned = decode(e.get("fieldsV1"))
+        if e.get("subresource", "") == subresource:
+            owned -= gone
+            if e.get("manager") == manager and e.get("operation") == "Update":
+                mine |= owned
+                continue
+            owned -= changed
+        if owned:
+            e["fieldsV1"] = encode(owned)
+            kept.append(e)
+    mine |= changed
+    mine = {p for p in mine if lookup(new, p)[0]}
+    if mine:
+        entry = {"manager": manager, "operation": "Update", "apiVersion": api_version, "time": timestamp,
+                 "fieldsType": "FieldsV1", "fieldsV1": encode(mine)}
+        if subresource:
+            entry["subresource"] = subresource
+        kept.append(entry)
+    if kept:
+        nm["managedFields"] = kept
+    else:
+        nm.pop("managedFields", None)
+
+
+def without_times(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` with its managedFields timestamps left out: a real server treats a write that changes
+    only those as a no-op (no new resourceVersion, no event)."""
+    m = obj.get("metadata")
+    if not isinstance(m, dict) or not m.get("managedFields"):
+        return obj
+    entries = [{k: v for k, v in e.items() if k != "time"} if isinstance(e, dict) else e for e in m["managedFields"]]
+    return {**obj, "metadata": {**m, "managedFields": entries}}

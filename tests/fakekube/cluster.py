@@ -13,6 +13,7 @@ import yaml
 
 from . import controllers as ctl
 from .api import ApiServer
+from .deletion import Reaper
 from .faults import Access, Denial, Faults
 from .kinds import Registry, ResourceType
 from .server import Frontend, RequestRecord
@@ -90,12 +91,14 @@ class FakeKube:
     def start(self) -> "FakeKube":
         if not self._running:
             self._frontend.start()
+            self._api.reaper.start()
             self._running = True
         return self
 
     def stop(self) -> None:
         if self._running:
             self._running = False
+            self._api.reaper.stop()
             self._frontend.stop()
 
     def __enter__(self) -> "FakeKube":
@@ -223,6 +226,11 @@ class FakeKube:
                 self._api.remove(rt, obj)
         self._controllers.discard()
         return obj is not None
+
+    @property
+    def reaper(self) -> "Reaper":
+        """Pending deletions: ``cleanup_delay`` and ``pod_grace`` (seconds), ``hold()`` to pause them."""
+        return self._api.reaper
 
     @property
     def resource_version(self) -> int:

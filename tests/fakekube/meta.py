@@ -90,6 +90,18 @@ def next_generation(old: dict[str, Any] | None, new: dict[str, Any]) -> int:
     return gen + 1 if spec_part(old) != spec_part(new) else gen
 
 
+# ObjectMeta's optional collections: Go leaves them out when empty (omitempty), for every kind.
+_OMIT_EMPTY = ("labels", "annotations", "finalizers", "ownerReferences", "managedFields")
+
+
+def omit_empty_meta(obj: dict[str, Any]) -> None:
+    m = obj.get("metadata")
+    if isinstance(m, dict):
+        for key in _OMIT_EMPTY:
+            if key in m and not m[key]:
+                del m[key]
+
+
 def deepcopy(obj: Any) -> Any:
     return copy.deepcopy(obj)
 

@@ -158,6 +158,27 @@ def test_uninstall_purge_after_install_leaves_only_the_namespace(cluster):
     assert kube.get_object("namespaces", "istio-system") is not None
 
 
+def test_uninstall_purge_waits_for_crds_and_names_what_a_finalizer_holds(cluster):
+    kube, run, plain = cluster
+    assert run("install", "-y").code == 0
+    kube.add({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+              "metadata": {"name": "held", "namespace": "default", "finalizers": ["example.com/audit"]},
+              "spec": {"host": "x"}})
+    result = plain("uninstall", "--purge", "-y", "--timeout", "1s")
+    assert result.code == 1
+    assert "waiting for the cluster to remove" in result.err
+    assert ("customresourcedefinition destinationrules.networking.istio.io "
+            "(held by finalizer customresourcecleanup.apiextensions.k8s.io)") in result.err
+    # once the finalizer's controller lets go, running again finishes the job
+    dr = kube.get_object("destinationrules.networking.istio.io", "held", "default")
+    kube.add({**dr, "metadata": {**dr["metadata"], "finalizers": []}})
+    kube.delete_object("destinationrules.networking.istio.io", "held", "default")
+    again = plain("uninstall", "--purge", "-y")
+    assert again.code == 0, again.err
+    assert kube.get_object("customresourcedefinitions.apiextensions.k8s.io",
+                           "destinationrules.networking.istio.io") is None
+
+
 def test_failed_precheck_stops_before_any_change(cluster):
     kube, run, _ = cluster
     kube.version = dict(kube.version, minor="29", gitVersion="v1.29.0")
