@@ -88,14 +88,14 @@ def standalone(tmp_path_factory):
     assert stderr == ""  # quiet by default; tokens never appear
 
 
-def kubectl(env, *args, check=True, context=None):
+def kubectl(env, *args, check=True, context=None, input_text=None):
     if KUBECTL is None:
         pytest.skip("kubectl not installed")
     # Own --cache-dir: kubectl caches discovery per host:port, and ports get reused between runs.
     cmd = [KUBECTL, "--kubeconfig", str(env["kubeconfig"]), "--cache-dir", str(env["cache"]), "--request-timeout=10s"]
     if context:
         cmd += ["--context", context]
-    result = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60, input=input_text)
     if check:
         assert result.returncode == 0, f"kubectl {' '.join(args)} failed: {result.stderr}"
     return result
@@ -177,7 +177,7 @@ def test_kubectl_server_side_apply_get_json_and_delete(standalone):
     assert 'deployment.apps "web" deleted' in out
     gone = kubectl(standalone, "get", "deploy", "web", "-n", "shop", check=False)
     assert gone.returncode != 0 and 'deployments.apps "web" not found' in gone.stderr
-    # Namespace deletion is immediate here (no Terminating phase), so what was in it is gone too.
+    # kubectl waits for the Terminating namespace to go, and what was in it goes with it.
     out = kubectl(standalone, "delete", "-f", str(manifest), "--ignore-not-found").stdout
     assert 'namespace "shop" deleted' in out
     assert kubectl(standalone, "get", "cm", "-n", "shop", "-o", "name").stdout == ""
@@ -250,3 +250,20 @@ def test_standalone_verbose_logs_requests_without_tokens(tmp_path):
     code, stderr = stop(proc)
     assert code == 0
     assert "GET /api/v1/namespaces" in stderr and token not in stderr
+
+
+def test_kubectl_sees_terminating_and_update_managers(standalone):
+    kubectl(standalone, "create", "-f", "-", input_text=json.dumps({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "held", "namespace": "default", "finalizers": ["example.com/keep"]}}))
+    kubectl(standalone, "label", "cm", "held", "team=mesh")
+    managed = json.loads(kubectl(standalone, "get", "cm", "held", "-o", "json", "--show-managed-fields").stdout)
+    owners = {(e["manager"], e["operation"]) for e in managed["metadata"]["managedFields"]}
+    assert owners == {("kubectl-create", "Update"), ("kubectl-label", "Update")}
+    out = kubectl(standalone, "delete", "cm", "held", "--wait=false").stdout
+    assert 'configmap "held" deleted' in out
+    stamp = kubectl(standalone, "get", "cm", "held", "-o", "jsonpath={.metadata.deletionTimestamp}").stdout
+    assert stamp  # held by its finalizer
+    kubectl(standalone, "patch", "cm", "held", "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+    gone = kubectl(standalone, "get", "cm", "held", check=False)
+    assert gone.returncode != 0 and 'configmaps "held" not found' in gone.stderr

@@ -226,3 +226,27 @@ def test_a_cluster_that_stops_answering_during_the_precheck_is_69_not_1(cluster)
     assert deployment(kube) is None
     result = run("install", "-y", "--force")  # --force passes failed checks, never an unanswering cluster
     assert result.code == 69 and deployment(kube) is None
+
+
+def test_reinstall_keeps_fields_other_managers_set(cluster, tmp_path):
+    """`kubectl scale` (replicas under istiod's HPA) and `kubectl label` are Update managers: an
+    install that does not render those fields leaves them alone and has nothing to change."""
+    from tests.fakekube.pyclient import api_client, call
+
+    kube, run, _ = cluster
+    assert run("install", "-y").code == 0
+    api = api_client(kube)
+    try:
+        path = "/apis/apps/v1/namespaces/istio-system/deployments/istiod"
+        r = call(api, "PATCH", path, body={"spec": {"replicas": 3}, "metadata": {"labels": {"team": "mesh"}}},
+                 content_type="application/merge-patch+json", query={"fieldManager": "kubectl"})
+        assert r.status == 200, r.body
+    finally:
+        api.close()
+    before = kube.resource_version
+    again = run("install", "-y")
+    assert again.code == 0, again.err
+    assert "Already up to date" in again.err
+    istiod = deployment(kube)
+    assert istiod["spec"]["replicas"] == 3 and istiod["metadata"]["labels"]["team"] == "mesh"
+    assert kube.resource_version == before
