@@ -15,6 +15,7 @@ from kubernetes import config as k8s_config
 
 from tests.conftest import configmap as cm
 from tests.fakekube import FakeKube, seed_from_snapshot, write_kubeconfig
+from tests.fakekube import controllers as ctl
 from tests.fakekube.pyclient import api_client, call, watch_events
 
 CMS = "/api/v1/namespaces/default/configmaps"
@@ -201,7 +202,9 @@ def test_deny_answers_403_forbidden(kube, api):
 def test_deny_can_target_a_namespace_group_and_verbs(kube, api):
     kube.deny(verb=["create", "patch"], resource="deployments", namespace="locked", group="apps")
     kube.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "locked"}})
-    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {}}
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}},
+                     "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
     assert call(api, "POST", "/apis/apps/v1/namespaces/locked/deployments", body=body).status == 403
     assert call(api, "POST", "/apis/apps/v1/namespaces/default/deployments", body=body).status == 201
     assert call(api, "GET", "/apis/apps/v1/namespaces/locked/deployments").status == 200
@@ -304,7 +307,9 @@ def test_watchers_see_status_arrive_after_creation():
     with FakeKube(controllers=True) as kube:
         api = api_client(kube)
         rv = str(kube.resource_version)
-        body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {}}
+        body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+                             "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
         call(api, "POST", "/apis/apps/v1/namespaces/default/deployments", body=body)
         _, events = watch_events(api, "/apis/apps/v1/namespaces/default/deployments", resourceVersion=rv)
         assert [e["type"] for e in events] == ["ADDED", "MODIFIED"]
@@ -314,6 +319,235 @@ def test_watchers_see_status_arrive_after_creation():
 def test_unknown_controller_name_is_rejected():
     with pytest.raises(ValueError):
         FakeKube(controllers={"deployment"})
+
+
+# --- the simulated cluster (controllers.SIMULATE, what --simulate runs) ----------------------------
+
+GATEWAY_CLASS_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "gatewayclasses.gateway.networking.k8s.io"},
+    "spec": {"group": "gateway.networking.k8s.io", "scope": "Cluster",
+             "names": {"plural": "gatewayclasses", "singular": "gatewayclass", "kind": "GatewayClass"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}}}]},
+}
+DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
+
+
+@pytest.fixture
+def sim():
+    """A cluster of three nodes (the control plane tainted) with every simulated controller."""
+    with FakeKube(controllers=ctl.SIMULATE) as kube:
+        for node in ctl.simulated_nodes("c", 3):
+            kube.add(node)
+        kube.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}})
+        client = api_client(kube)
+        yield kube, client
+        client.close()
+
+
+def web(replicas=2, **pod_spec):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}], **pod_spec}}}}
+
+
+def daemonset(name, labels, **pod_spec):
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name, "namespace": "istio-system"},
+            "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {
+                "containers": [{"name": "c", "image": f"{name}:1"}], **pod_spec}}}}
+
+
+def test_simulated_controllers_are_opt_in():
+    assert set(ctl.ALL) < ctl.SIMULATE and not set(ctl.SIMULATED) & set(ctl.ALL)
+    with FakeKube(controllers=True) as kube:
+        assert kube.controllers == set(ctl.ALL)
+        kube.add(ctl.simulated_nodes("c", 1)[0])
+        kube.add(web(), reconcile=True)
+        assert kube.objects("replicasets") == [] and kube.objects("pods") == []
+
+
+def test_deployments_run_pods_through_replicasets(sim):
+    kube, api = sim
+    assert call(api, "POST", DEPLOYMENTS, body=web()).status == 201
+    [rs] = kube.objects("replicasets", "default")
+    digest = rs["metadata"]["labels"]["pod-template-hash"]
+    assert rs["metadata"]["name"] == f"web-{digest}"
+    assert rs["spec"]["selector"]["matchLabels"] == {"app": "web", "pod-template-hash": digest}
+    assert rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
+    pods = kube.objects("pods", "default")
+    assert len(pods) == 2 and len({p["spec"]["nodeName"] for p in pods}) == 2
+    assert all(p["spec"]["nodeName"] != "c-control-plane" for p in pods)  # untolerated NoSchedule taint
+    assert all(p["status"]["phase"] == "Running" and p["status"]["hostIP"].startswith("10.0.0.") for p in pods)
+    assert len({p["status"]["podIP"] for p in pods}) == 2
+    status = kube.get_object("deploy", "web")["status"]
+    assert (status["replicas"], status["readyReplicas"], status["availableReplicas"]) == (2, 2, 2)
+
+    # a new template: a new ReplicaSet, the old one at 0 once the new pods are available
+    rv = str(kube.resource_version)
+    patch = {"spec": {"template": {"metadata": {"labels": {"app": "web", "v": "2"}}}}}
+    call(api, "PATCH", DEPLOYMENTS + "/web", body=patch, content_type="application/merge-patch+json")
+    sets = {r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: r for r in kube.objects("rs", "default")}
+    assert (sets["1"]["spec"]["replicas"], sets["2"]["spec"]["replicas"]) == (0, 2)
+    pods = kube.objects("pods", "default")
+    assert [p["metadata"]["labels"]["v"] for p in pods if not p["metadata"].get("deletionTimestamp")] == ["2", "2"]
+    _, events = watch_events(api, DEPLOYMENTS, resourceVersion=rv)
+    assert all(e["object"]["status"].get("availableReplicas", 0) >= 2 for e in events)  # never fewer available
+
+    assert call(api, "DELETE", DEPLOYMENTS + "/web").status == 200
+    assert kube.objects("rs", "default") == [] and kube.objects("pods", "default") == []
+
+
+def test_pods_that_fit_no_node_stay_pending(sim):
+    kube, api = sim
+    call(api, "POST", DEPLOYMENTS, body=web(1, nodeSelector={"disk": "ssd"}))
+    [pod] = kube.objects("pods", "default")
+    assert "nodeName" not in pod["spec"] and pod["status"]["phase"] == "Pending"
+    [scheduled] = pod["status"]["conditions"]
+    assert (scheduled["type"], scheduled["status"], scheduled["reason"]) == ("PodScheduled", "False", "Unschedulable")
+    available = {c["type"]: c["status"] for c in kube.get_object("deploy", "web")["status"]["conditions"]}
+    assert available["Available"] == "False"
+    node = kube.get_object("node", "c-worker")
+    node["metadata"]["labels"]["disk"] = "ssd"
+    call(api, "PUT", "/api/v1/nodes/c-worker", body=node)
+    [pod] = kube.objects("pods", "default")
+    assert pod["spec"]["nodeName"] == "c-worker" and pod["status"]["phase"] == "Running"
+
+
+def test_daemonset_pods_follow_the_nodes_they_fit(sim):
+    kube, api = sim
+    path = "/apis/apps/v1/namespaces/istio-system/daemonsets"
+    call(api, "POST", path, body=daemonset("agent", {"app": "agent"}, nodeSelector={"kubernetes.io/os": "linux"}))
+    call(api, "POST", path, body=daemonset("everywhere", {"app": "e"},
+                                           tolerations=[{"operator": "Exists", "effect": "NoSchedule"}]))
+
+    def nodes_of(app):
+        return sorted(p["spec"]["nodeName"] for p in kube.objects("pods", "istio-system")
+                      if p["metadata"]["labels"]["app"] == app)
+
+    assert nodes_of("agent") == ["c-worker", "c-worker2"]  # the control plane's taint is not tolerated
+    assert nodes_of("e") == ["c-control-plane", "c-worker", "c-worker2"]
+    pod = next(p for p in kube.objects("pods", "istio-system") if p["metadata"]["labels"]["app"] == "agent")
+    assert pod["metadata"]["name"].startswith("agent-") and len(pod["metadata"]["name"]) == len("agent-") + 5
+    assert pod["metadata"]["labels"]["controller-revision-hash"]
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "DaemonSet"
+    status = kube.get_object("ds", "agent", "istio-system")["status"]
+    assert (status["desiredNumberScheduled"], status["numberReady"], status["updatedNumberScheduled"]) == (2, 2, 2)
+
+    call(api, "POST", "/api/v1/nodes", body=ctl.simulated_nodes("c", 4)[3])
+    assert nodes_of("agent") == ["c-worker", "c-worker2", "c-worker3"]
+    assert call(api, "DELETE", "/api/v1/nodes/c-worker").status == 200
+    assert nodes_of("agent") == ["c-worker2", "c-worker3"]
+    assert kube.get_object("ds", "agent", "istio-system")["status"]["numberReady"] == 2
+
+
+def test_pods_on_a_node_that_is_not_ready_are_not_ready(sim):
+    kube, api = sim
+    call(api, "POST", "/apis/apps/v1/namespaces/istio-system/daemonsets", body=daemonset("agent", {"app": "agent"}))
+    call(api, "POST", DEPLOYMENTS, body=web(2))
+    node = kube.get_object("node", "c-worker")
+    for condition in node["status"]["conditions"]:
+        if condition["type"] == "Ready":
+            condition.update(status="False", reason="KubeletNotReady")
+    assert call(api, "PUT", "/api/v1/nodes/c-worker/status", body=node).status == 200
+
+    def ready_on(node_name):
+        return [c["status"] for p in kube.objects("pods") if p["spec"].get("nodeName") == node_name
+                for c in p["status"]["conditions"] if c["type"] == "Ready"]
+
+    assert ready_on("c-worker") == ["False", "False"]  # the agent and a web pod stay, not ready
+    status = kube.get_object("ds", "agent", "istio-system")["status"]
+    assert (status["desiredNumberScheduled"], status["numberReady"], status["numberMisscheduled"]) == (1, 1, 1)
+    assert kube.get_object("deploy", "web")["status"]["availableReplicas"] == 1
+    node["status"]["conditions"] = [c if c["type"] != "Ready" else {**c, "status": "True"}
+                                    for c in node["status"]["conditions"]]
+    node["metadata"].pop("resourceVersion")
+    call(api, "PUT", "/api/v1/nodes/c-worker/status", body=node)
+    assert ready_on("c-worker") == ["True", "True"]
+    assert kube.get_object("deploy", "web")["status"]["availableReplicas"] == 2
+
+
+ISTIOD = {
+    "apiVersion": "apps/v1", "kind": "Deployment",
+    "metadata": {"name": "istiod", "namespace": "istio-system", "labels": {"app": "istiod", "istio.io/rev": "default"}},
+    "spec": {"selector": {"matchLabels": {"app": "istiod"}}, "template": {
+        "metadata": {"labels": {"app": "istiod", "istio.io/rev": "default"}},
+        "spec": {"containers": [{"name": "discovery", "image": "registry.istio.io/release/pilot:1.30.3-distroless",
+                                 "env": [{"name": "PILOT_ENABLE_AMBIENT", "value": "true"},
+                                         {"name": "AMBIENT_ENABLE_MULTI_NETWORK", "value": "true"}]}]}}},
+}
+
+
+def test_istiod_registers_classes_patches_webhooks_and_deploys_gateways(sim):
+    kube, api = sim
+    kube.add(GATEWAY_CRD)
+    kube.add(GATEWAY_CLASS_CRD)
+    hooks = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+    call(api, "POST", hooks, body={
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "istio-validator", "labels": {"istio.io/rev": "default"}},
+        "webhooks": [{"name": "validation.istio.io", "failurePolicy": "Ignore", "sideEffects": "None",
+                      "admissionReviewVersions": ["v1"], "clientConfig": {"service": {
+                          "name": "istiod", "namespace": "istio-system"}}}]})
+    assert "caBundle" not in call(api, "GET", hooks + "/istio-validator").body["webhooks"][0]["clientConfig"]
+    assert kube.objects("gatewayclasses") == []  # nothing before istiod runs
+
+    call(api, "POST", "/apis/apps/v1/namespaces/istio-system/deployments", body=ISTIOD)
+    [hook] = call(api, "GET", hooks + "/istio-validator").body["webhooks"]
+    assert hook["clientConfig"]["caBundle"] and hook["failurePolicy"] == "Fail"
+    classes = {c["metadata"]["name"]: c["spec"]["controllerName"] for c in kube.objects("gatewayclasses")}
+    assert classes == {"istio": "istio.io/gateway-controller", "istio-remote": "istio.io/unmanaged-gateway",
+                       "istio-waypoint": "istio.io/mesh-controller", "istio-east-west": "istio.io/eastwest-controller"}
+
+    gw = gateway("istio-eastwestgateway", "istio-east-west", (("mesh", "HBONE", 15008),))
+    gw["metadata"].update(namespace="istio-system", labels={"topology.istio.io/network": "net1"})
+    call(api, "POST", "/apis/gateway.networking.k8s.io/v1/namespaces/istio-system/gateways", body=gw)
+    stored = kube.get_object("gateways", "istio-eastwestgateway", "istio-system")
+    deployment = kube.get_object("deploy", "istio-eastwestgateway", "istio-system")
+    service = kube.get_object("svc", "istio-eastwestgateway", "istio-system")
+    assert kube.get_object("sa", "istio-eastwestgateway", "istio-system") is not None
+    assert deployment["metadata"]["labels"]["gateway.istio.io/managed"] == "istio.io-eastwest-controller"
+    assert deployment["metadata"]["ownerReferences"][0]["uid"] == stored["metadata"]["uid"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "registry.istio.io/release/proxyv2:1.30.3-distroless"
+    assert deployment["status"]["readyReplicas"] == 1
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [("status-port", 15021), ("mesh", 15008)]
+    [ingress] = service["status"]["loadBalancer"]["ingress"]
+    assert stored["status"]["addresses"] == [{"type": "IPAddress", "value": ingress["ip"]}]
+
+    ingress_gw = gateway("public")
+    call(api, "POST", "/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways", body=ingress_gw)
+    assert kube.get_object("deploy", "public-istio") is not None  # the istio class names it <gateway>-istio
+    call(api, "DELETE", "/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/public")
+    assert kube.get_object("deploy", "public-istio") is None and kube.get_object("svc", "public-istio") is None
+
+
+def test_ambient_pods_are_redirected_once_their_node_runs_ztunnel_and_istio_cni(sim):
+    kube, api = sim
+    call(api, "POST", "/api/v1/namespaces", body={"metadata": {"name": "app",
+                                                               "labels": {"istio.io/dataplane-mode": "ambient"}}})
+    call(api, "POST", "/apis/apps/v1/namespaces/app/deployments", body=web(2))
+
+    def redirected():
+        return sorted((p["metadata"].get("annotations") or {}).get("ambient.istio.io/redirection", "-")
+                      for p in kube.objects("pods", "app"))
+
+    assert redirected() == ["-", "-"]
+    path = "/apis/apps/v1/namespaces/istio-system/daemonsets"
+    call(api, "POST", path, body=daemonset("ztunnel", {"app": "ztunnel"}))
+    assert redirected() == ["-", "-"]  # istio-cni is not there yet
+    call(api, "POST", path, body=daemonset("istio-cni-node", {"k8s-app": "istio-cni-node"}))
+    assert redirected() == ["enabled", "enabled"]
+
+    pod = kube.objects("pods", "app")[0]
+    patch = {"metadata": {"labels": {"istio.io/dataplane-mode": "none"}}}
+    call(api, "PATCH", f"/api/v1/namespaces/app/pods/{pod['metadata']['name']}", body=patch,
+         content_type="application/merge-patch+json")
+    assert redirected() == ["-", "enabled"]
+    call(api, "PATCH", "/api/v1/namespaces/app", body={"metadata": {"labels": {"istio.io/dataplane-mode": None}}},
+         content_type="application/merge-patch+json")
+    assert redirected() == ["-", "-"]
 
 
 # --- the Python API --------------------------------------------------------------------------------

@@ -78,8 +78,9 @@ def test_json_patch_operations(api, web):
         {"op": "copy", "from": "/metadata/labels/tier", "path": "/metadata/labels/copied"},
         {"op": "move", "from": "/metadata/labels/app", "path": "/metadata/labels/moved"},
         {"op": "add", "path": "/spec/template/spec/containers/0/env/-", "value": {"name": "C", "value": "3"}},
-        {"op": "add", "path": "/metadata/annotations", "value": {"a~b/c": "x"}},
-        {"op": "test", "path": "/metadata/annotations/a~0b~1c", "value": "x"},
+        # "~1" is "/" in a JSON pointer ("~0", "~", cannot occur in a valid annotation key)
+        {"op": "add", "path": "/metadata/annotations", "value": {"example.com/c": "x"}},
+        {"op": "test", "path": "/metadata/annotations/example.com~1c", "value": "x"},
     ]
     r = patch(api, ops, JSON_PATCH)
     assert r.status == 200, r.body
@@ -117,7 +118,7 @@ def test_strategic_merge_patch_merges_containers_and_env_by_name(api, web):
     assert containers["app"]["image"] == "app:2"
     assert containers["app"]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "20"},
                                         {"name": "C", "value": "3"}]
-    assert containers["app"]["ports"] == [{"containerPort": 8080, "name": "http"}]
+    assert containers["app"]["ports"] == [{"containerPort": 8080, "name": "http", "protocol": "TCP"}]
 
 
 def test_strategic_merge_patch_directives(api, web):
@@ -126,8 +127,8 @@ def test_strategic_merge_patch_directives(api, web):
         "$setElementOrder/containers": [{"name": "new"}, {"name": "app"}]}}}}
     r = patch(api, body, SMP)
     assert [c["name"] for c in r.body["spec"]["template"]["spec"]["containers"]] == ["new", "app"]
-    r = patch(api, {"spec": {"selector": {"$patch": "replace", "matchLabels": {"app": "web", "v": "2"}}}}, SMP)
-    assert r.body["spec"]["selector"] == {"matchLabels": {"app": "web", "v": "2"}}
+    r = patch(api, {"spec": {"strategy": {"$patch": "replace", "type": "Recreate"}}}, SMP)
+    assert r.body["spec"]["strategy"] == {"type": "Recreate"}  # rollingUpdate went with the replace
 
 
 def test_strategic_merge_patch_merges_status_conditions_by_type(api, web):

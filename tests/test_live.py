@@ -180,3 +180,20 @@ def test_server_version_and_source_info(kube, kubeconfig):
     info = live(kubeconfig).info
     assert info.kind == "live" and info.context == "cluster1" and info.cluster == "cluster1"
     assert info.server_version == kube.version["gitVersion"]
+
+
+def test_a_write_the_server_refuses_reads_as_field_and_message(kube, tmp_path):
+    """A 422 from the cluster's validation is one line: the object, then each field and why."""
+    from meshctl.errors import MeshctlError
+    from meshctl.kube.apply import writer_for
+
+    kc = write_kubeconfig(tmp_path / "kc.yaml", [kube])
+    [state] = open_live(None, str(kc))
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+               "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 70000}, {"name": "http", "port": 81}]}}
+    with pytest.raises(MeshctlError) as err:
+        writer_for(state).apply(service)
+    assert str(err.value) == ("context cluster1: cannot apply Service default/web: "
+                              "spec.ports[0].targetPort: Invalid value: 70000: must be between 1 and 65535, inclusive; "
+                              "spec.ports[1].name: Duplicate value: \"http\"")
+    assert "validation refused" in err.value.hint

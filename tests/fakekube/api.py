@@ -12,6 +12,7 @@ import binascii
 import copy
 import json
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from . import apply as ssa
 from . import discovery, meta, openapi, tables
+from .admission import Admission
 from .controllers import Controllers
 from .deletion import Reaper
 from .errors import (STALE, ApiError, already_exists, bad_request, conflict, expired, forbidden, invalid,
@@ -26,6 +28,7 @@ from .errors import (STALE, ApiError, already_exists, bad_request, conflict, exp
 from .faults import Access
 from .kinds import CRD_GROUP, CRDError, Registry, ResourceType, crd_to_type
 from .patching import PatchError, json_patch, merge_patch, strategic_merge_patch
+from .schema import warning_header as schema_warning
 from .selectors import object_filter
 from .store import ADDED, MODIFIED, DELETED, Event, Store, TooOld, Watcher
 
@@ -78,14 +81,17 @@ class ApiServer:
         self.version = version
         self.address = address
         self.reaper = Reaper(self)
+        self.admission = Admission(store, lambda: self.version().get("minor", "32"))
+        self._local = threading.local()  # the request being handled on this thread: its Warning headers
 
     # --- entry point -----------------------------------------------------------------------------
 
     def handle(self, req: Request) -> "Response | WatchStream":
+        self._local.warnings = []
         try:
-            return self._dispatch(req)
+            return self._with_warnings(self._dispatch(req))
         except ApiError as e:
-            return Response(e.code, e.status(), e.headers)
+            return self._with_warnings(Response(e.code, e.status(), e.headers))
         except Exception as e:  # a bug in the fake: say so loudly, answer like a real server would
             traceback.print_exc(file=sys.stderr)
             err = ApiError(500, f"fakekube internal error: {e!r}")
@@ -99,7 +105,22 @@ class ApiServer:
             except Exception:  # a controller bug must not cost the client its answer
                 traceback.print_exc(file=sys.stderr)
 
+    def _with_warnings(self, answer: "Response | WatchStream") -> "Response | WatchStream":
+        warnings = getattr(self._local, "warnings", None)
+        if warnings and isinstance(answer, Response):
+            # One header holding every warning, comma-separated, which clients split as RFC 7234 says.
+            answer.headers["Warning"] = ", ".join(schema_warning(w) for w in dict.fromkeys(warnings))
+        return answer
+
+    def _admit(self, rt: ResourceType, version: str, obj: dict[str, Any], old: dict[str, Any] | None, verb: str,
+               sub: str | None = None) -> dict[str, Any]:
+        req = getattr(self._local, "request", None)
+        mode = req.query.get("fieldValidation") if req is not None else None
+        return self.admission.admit(rt, version, obj, old, verb=verb, mode=mode, sub=sub,
+                                    warnings=self._local.warnings)
+
     def _dispatch(self, req: Request) -> "Response | WatchStream":
+        self._local.request = req
         ctype = (req.headers.get("Content-Type") or "").lower()
         if "protobuf" in ctype or "cbor" in ctype:
             # Bodies are read as JSON or YAML only. kubectl's typed commands (create namespace,
@@ -348,7 +369,8 @@ class ApiServer:
             raise bad_request(f"the API version in the data ({api_version}) does not match the expected API version "
                               f"({rt.api_version(version)})")
 
-    def _new_object(self, rt: ResourceType, version: str, ns: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _new_object(self, rt: ResourceType, version: str, ns: str, body: dict[str, Any],
+                    verb: str = "create") -> dict[str, Any]:
         """A request body made into a new object: checked, named, server fields set."""
         self._check_type(rt, version, body)
         obj = copy.deepcopy(body)
@@ -373,7 +395,8 @@ class ApiServer:
         obj["apiVersion"], obj["kind"] = rt.api_version(version), rt.kind
         if rt.status:
             obj.pop("status", None)  # status is written through /status, never on create
-        _defaults_on_create(rt, obj)
+        _status_on_create(rt, obj)
+        obj = self._admit(rt, version, obj, None, verb)
         meta.omit_empty_meta(obj)
         if rt.key == CRDS:
             self._check_crd(obj)
@@ -447,7 +470,7 @@ class ApiServer:
         return obj
 
     def _updated(self, rt: ResourceType, version: str, old: dict[str, Any], incoming: dict[str, Any],
-                 sub: str | None, *, take_managed_fields: bool = False) -> dict[str, Any]:
+                 sub: str | None, *, take_managed_fields: bool = False, verb: str = "update") -> dict[str, Any]:
         """The object after an update: ``incoming`` with the fields a client cannot change kept
         from ``old``; a status update changes only status."""
         om = old["metadata"]
@@ -476,8 +499,8 @@ class ApiServer:
                     new["status"] = old["status"]
                 else:
                     new.pop("status", None)
-            _defaults_on_update(rt, old, new)
         new["apiVersion"], new["kind"] = rt.api_version(version), rt.kind
+        new = self._admit(rt, version, new, old, verb, sub)
         new["metadata"]["resourceVersion"] = om["resourceVersion"]
         if rt.generation:
             new["metadata"]["generation"] = meta.next_generation(old, new)
@@ -530,7 +553,7 @@ class ApiServer:
             if not isinstance(patched, dict):
                 raise ApiError(422, "the patched object is not a JSON object")
             self._check_patched(rt, version, old, patched, ns, name)
-            new = self._updated(rt, version, old, patched, sub)
+            new = self._updated(rt, version, old, patched, sub, verb="patch")
             self._record(rt, version, old, new, manager, sub)
             return Response(200, self._out(rt, version, self._commit(rt, old, new, dry_run)))
 
@@ -578,7 +601,7 @@ class ApiServer:
                     merged = ssa.apply(None, config, manager=manager, force=force_param == "true",
                                        timestamp=meta.now())
                     merged.setdefault("metadata", {})["name"] = name
-                    obj = self._new_object(rt, version, ns, merged)
+                    obj = self._new_object(rt, version, ns, merged, "apply")
                     self._require_namespace(rt, ns, name)
                     stored = obj if dry_run else self._write(rt, obj)
                     return Response(201, self._out(rt, version, stored))
@@ -590,7 +613,7 @@ class ApiServer:
                 message, causes = ssa.conflict_message(e.conflicts)
                 raise ApiError(409, message, "Conflict", name=name, group=rt.group, kind=rt.plural,
                                causes=causes) from None
-            new = self._updated(rt, version, old, merged, sub, take_managed_fields=True)
+            new = self._updated(rt, version, old, merged, sub, take_managed_fields=True, verb="apply")
             return Response(200, self._out(rt, version, self._commit(rt, old, new, dry_run)))
 
     # --- delete ----------------------------------------------------------------------------------
@@ -750,21 +773,13 @@ class ApiServer:
             return self._write(rt, obj)
 
 
-def _defaults_on_create(rt: ResourceType, obj: dict[str, Any]) -> None:
-    """What a real server's create strategy adds to a few kinds."""
-    m = obj["metadata"]
+def _status_on_create(rt: ResourceType, obj: dict[str, Any]) -> None:
+    """The status a real server's create strategy starts a few kinds with (other defaults:
+    builtins.py, through admission)."""
     if rt.key == NAMESPACES:
-        # Every namespace carries its own name as a label (since Kubernetes 1.21).
-        m.setdefault("labels", {})["kubernetes.io/metadata.name"] = m["name"]
-        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         obj["status"] = {"phase": "Active"}
     elif rt.key == ("", "pods"):
         obj["status"] = {"phase": "Pending"}
-
-
-def _defaults_on_update(rt: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> None:
-    if rt.key == NAMESPACES:
-        new["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = new["metadata"]["name"]
 
 
 def _int_param(query: dict[str, str], name: str) -> int | None:
