@@ -267,3 +267,18 @@ def test_kubectl_sees_terminating_and_update_managers(standalone):
     kubectl(standalone, "patch", "cm", "held", "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
     gone = kubectl(standalone, "get", "cm", "held", check=False)
     assert gone.returncode != 0 and 'configmaps "held" not found' in gone.stderr
+
+
+def test_kubectl_meets_validation_and_pruning_warnings(standalone):
+    bad_field = json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "typo", "namespace": "default"}, "dataa": {"k": "v"}})
+    strict = kubectl(standalone, "create", "-f", "-", input_text=bad_field, check=False)
+    assert strict.returncode != 0 and 'strict decoding error: unknown field "dataa"' in strict.stderr
+    warned = kubectl(standalone, "create", "--validate=warn", "-f", "-", input_text=bad_field)
+    assert 'Warning: unknown field "dataa"' in warned.stderr
+    assert kubectl(standalone, "get", "cm", "typo", "-o", "jsonpath={.data}").stdout == ""
+    invalid = json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+                          "spec": {"ports": [{"port": 70000}]}})
+    refused = kubectl(standalone, "apply", "--server-side", "-f", "-", input_text=invalid, check=False)
+    assert refused.returncode != 0
+    assert 'spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive' in refused.stderr
