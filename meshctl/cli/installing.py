@@ -6,12 +6,15 @@ Typer-free (the commands declare the flags); the domain work is in ``meshctl.ins
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from meshctl.errors import ClusterUnavailableError, MeshctlError, UsageError
 
+# The --components name of each component (COMPONENT_NAMES also takes aliases).
+COMPONENT_FLAGS = {"base": "Base", "pilot": "Pilot", "cni": "Cni", "ztunnel": "Ztunnel", "ingress": "IngressGateways",
+                   "tag": "RevisionTag"}
 COMPONENT_NAMES = {"base": "Base", "pilot": "Pilot", "istiod": "Pilot", "cni": "Cni", "ztunnel": "Ztunnel",
                    "ingress": "IngressGateways", "ingressgateways": "IngressGateways", "tag": "RevisionTag",
                    "revisiontag": "RevisionTag"}
@@ -83,6 +86,25 @@ def render_components(spec, req: RenderRequest, *, default_tag: bool) -> list[An
     crds = store.istio_crds(spec.istio_version) if req.crds and "Base" in needs else None
     templates = store.injection_templates(spec.istio_version) if "Pilot" in needs else None
     return render(spec, crds=crds, injection_templates=templates, default_tag=default_tag, components=wanted)
+
+
+def leave_shared_dataplane(state, spec, req: RenderRequest) -> RenderRequest:
+    """ztunnel and istio-cni serve every revision on a node: a revision install leaves them following
+    the revision they follow (re-pointing them would restart ztunnel on every node before any tag
+    moved). Only an explicit ``--components cni,ztunnel`` moves them."""
+    from meshctl.install import operations as ops
+    from meshctl.install.render import CNI, ZTUNNEL
+    from meshctl.render.console import print_err
+
+    follows = ops.shared_dataplane_owner(state, spec.namespace, spec.revision)
+    wanted = parse_components(req.components)
+    if follows is None or (wanted is not None and wanted & {CNI, ZTUNNEL}):
+        return req
+    keep = [name for name, canonical in COMPONENT_FLAGS.items()
+            if canonical not in (CNI, ZTUNNEL) and (wanted is None or canonical in wanted)]
+    print_err(f"the data plane (ztunnel, istio-cni) follows revision {follows} and stays on it; move it when "
+              f"ready with: meshctl upgrade --revision {ops.revision_name(spec.revision)} --components cni,ztunnel")
+    return replace(req, components=keep)
 
 
 def live_target(context: str | None, kubeconfig: str | None):
@@ -232,6 +254,7 @@ def install_into(state, writer, req: RenderRequest, *, timeout: float, yes: bool
         check_upgrade(state, spec, force=force)
     elif not skip_precheck:
         run_prechecks(state, spec, force=force)
+    req = leave_shared_dataplane(state, spec, req)
     components = render_components(spec, req, default_tag=default_tag_needed(state, spec.namespace, spec.revision))
     changed = False
     if gateway_api:

@@ -41,6 +41,7 @@ def uninstall(
     from meshctl.cli.installing import delete_after_confirming, live_target
     from meshctl.errors import MeshctlError, UsageError
     from meshctl.install import operations as ops
+    from meshctl.mesh.controlplane import dataplane_revision
     from meshctl.render.console import print_err
 
     if (revision is None) == (not purge):
@@ -60,6 +61,14 @@ def uninstall(
         what = "anything" if purge else f"revision {ops.revision_name(rev)} in {istio_namespace}"
         print_err(f"meshctl did not install {what}; nothing to do")
         return
+    if rev is not None and others:
+        follows = dataplane_revision(state, istio_namespace)
+        if follows == ops.revision_name(rev):
+            # ztunnel would keep pointing at an istiod that no longer exists, on every node.
+            raise MeshctlError(
+                f"ztunnel and istio-cni follow revision {follows}; removing it would leave every node's data "
+                "plane without a control plane",
+                hint=f"move them first: meshctl upgrade --revision {sorted(others)[0]} --components cni,ztunnel")
     blockers = ops.uninstall_blockers(state, rev, last=not others)
     if blockers and not force:
         parts = []

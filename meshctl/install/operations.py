@@ -11,7 +11,7 @@ from meshctl.kube.apply import FIELD_MANAGER
 from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
-from meshctl.mesh.controlplane import ISTIOD, find_control_plane
+from meshctl.mesh.controlplane import ISTIOD, dataplane_revision, find_control_plane
 from meshctl.mesh.waypoints import is_waypoint
 
 SHARED_COMPONENTS = ("Base", "Cni", "Ztunnel")  # one per cluster, whatever the revision
@@ -181,3 +181,14 @@ def meshctl_gateways(state: ClusterState) -> list[Resource]:
     classes = (L.CLASS_WAYPOINT, L.CLASS_EAST_WEST)
     return [g for g in gateways if g.spec.get("gatewayClassName") in classes and created_by_meshctl(g)]
 
+
+
+def shared_dataplane_owner(state: ClusterState, namespace: str, revision: str) -> str | None:
+    """The other revision ztunnel and istio-cni follow, when installing ``revision`` must leave them
+    alone (they serve every revision on a node; only an explicit ``--components cni,ztunnel`` moves them);
+    None when this install renders them (no data plane yet, it follows this revision already, or it
+    follows an istiod that is gone)."""
+    follows = dataplane_revision(state, namespace)
+    if follows is None or follows == revision_name(revision):
+        return None
+    return follows if follows in installed_revisions(state, namespace) else None

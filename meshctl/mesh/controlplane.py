@@ -156,3 +156,66 @@ def name_clusters(states: list[ClusterState], override: str | None = None,
                              hint="drop --cluster-name; each cluster keeps its own name")
         return [override]
     return [resolve_cluster_name(s, namespace) or s.info.cluster for s in states]
+
+
+@dataclass(frozen=True)
+class DataPlaneLink:
+    """Which istiod revision a shared data-plane DaemonSet follows. In ambient mode ztunnel and
+    istio-cni serve every revision on a node, so exactly one revision drives them at a time."""
+
+    component: str  # ztunnel | istio-cni
+    name: str  # the DaemonSet
+    revision: str | None  # the istiod revision it follows; None when its address names no istiod here
+    address: str  # ztunnel's XDS address ('' for istio-cni, which follows its revision label)
+
+
+TAG_SERVICE_PREFIX = "istiod-revision-tag-"
+
+
+def _env(container: Part, name: str) -> str:
+    for entry in container.iter_parts("env"):
+        if entry.text("name") == name:
+            return entry.text("value")
+    return ""
+
+
+def revision_of_address(state: ClusterState, namespace: str, address: str) -> str | None:
+    """The istiod revision an XDS address names: ``istiod-canary.istio-system.svc:15012`` -> canary,
+    ``istiod.istio-system.svc`` -> default, a revision tag's Service -> the revision it points at."""
+    host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+    for suffix in (f".{namespace}.svc.cluster.local", f".{namespace}.svc", f".{namespace}"):
+        if host.endswith(suffix):
+            host = host[: -len(suffix)]
+            break
+    else:
+        return None
+    if host == L.ISTIOD_APP:
+        return L.DEFAULT_REVISION
+    if host.startswith(TAG_SERVICE_PREFIX):
+        service = state.get(K.SERVICE, host, namespace)
+        return (service.labels.get(L.REV) or None) if service is not None else None
+    if host.startswith(L.ISTIOD_APP + "-"):
+        return host[len(L.ISTIOD_APP) + 1:]
+    return None
+
+
+def dataplane_links(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> list[DataPlaneLink]:
+    """ztunnel and istio-cni in ``namespace``, each with the revision it follows."""
+    links = []
+    for ds in state.list(K.DAEMON_SET, namespace):
+        if _is_cni(ds):
+            links.append(DataPlaneLink(CNI, ds.name, _revision(ds), ""))
+        elif _is_ztunnel(ds):
+            proxy = next((c for c in _containers(ds) if c.text("name") == "istio-proxy"), None)
+            address = _env(proxy, "XDS_ADDRESS") if proxy is not None else ""
+            links.append(DataPlaneLink(ZTUNNEL, ds.name, revision_of_address(state, namespace, address), address))
+    return links
+
+
+def dataplane_revision(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> str | None:
+    """The revision the data plane follows (ztunnel's, else istio-cni's); None when there is none."""
+    links = {link.component: link for link in dataplane_links(state, namespace)}
+    for component in (ZTUNNEL, CNI):
+        if component in links and links[component].revision:
+            return links[component].revision
+    return None

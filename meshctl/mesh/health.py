@@ -19,7 +19,7 @@ from meshctl.errors import ClusterUnavailableError, ExitCode, NotCapturedError
 from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
-from meshctl.mesh.controlplane import CNI, ISTIOD, ZTUNNEL, ComponentInfo, find_control_plane
+from meshctl.mesh.controlplane import CNI, ISTIOD, ZTUNNEL, ComponentInfo, dataplane_links, find_control_plane
 from meshctl.mesh.enrollment import (AMBIENT, CONFLICT, NOT_CAPTURED, NamespaceInfo, describe_namespaces,
                                      injection_labels, pod_capture)
 from meshctl.mesh.status import find_revision_tags, is_linux, node_coverage
@@ -552,6 +552,36 @@ def ztunnel_ready(inst: Installation) -> Iterable[CheckResult]:
     return _data_plane(inst, ZTUNNEL, L.ZTUNNEL_APP_LABEL)
 
 
+def dataplane_follows_istiod(inst: Installation) -> Iterable[CheckResult]:
+    """ztunnel's XDS address, and istio-cni's revision, must name an installed istiod (whose readiness
+    "istiod is ready" checks): after its revision is removed, ztunnel keeps running (so "ready") but
+    gets no configuration."""
+    name = "ztunnel and istio-cni follow an installed istiod"
+    links = dataplane_links(inst.state, inst.namespace)
+    if not links:
+        yield CheckResult(name, SKIPPED, "no ztunnel or istio-cni found", "install the ambient control plane: meshctl install")
+        return
+    istiods = {c.revision: c for c in inst.all_istiods}
+    problems, shown = [], []
+    for link in links:
+        what = f"{link.component} (DaemonSet {inst.namespace}/{link.name})"
+        istiod = istiods.get(link.revision or "")
+        if link.revision is None:
+            problems.append(f"{what} points at {link.address or 'no address'}, which names no istiod in {inst.namespace}")
+        elif istiod is None:
+            problems.append(f"{what} follows revision {link.revision}, whose istiod is not installed")
+        else:  # an istiod that is not ready is reported by "istiod is ready"
+            shown.append(f"{link.component} → {link.revision}")
+    if problems:
+        installed = sorted(istiods)
+        target = installed[0] if installed else ""
+        hint = (f"point them at an installed revision: meshctl upgrade --revision {target} --components cni,ztunnel"
+                if target else "install a control plane: meshctl install")
+        yield CheckResult(name, FAILURE, "\n".join(problems), hint)
+    else:
+        yield _ok(name, ", ".join(shown))
+
+
 def ztunnel_version(inst: Installation) -> Iterable[CheckResult]:
     name = "ztunnel version matches istiod"
     ztunnels = [c for c in inst.components if c.component == ZTUNNEL]
@@ -701,6 +731,7 @@ POST_INSTALL_CHECKS: tuple[Check[Installation], ...] = (
     Check("Webhooks", "revision tags point at installed revisions", revision_tags),
     Check("Data plane", f"{CNI} is ready on every node", cni_ready),
     Check("Data plane", f"{ZTUNNEL} is ready on every node", ztunnel_ready),
+    Check("Data plane", "ztunnel and istio-cni follow an installed istiod", dataplane_follows_istiod),
     Check("Data plane", "ztunnel version matches istiod", ztunnel_version),
     Check("Enrolled namespaces", "pods in enrolled namespaces are captured", pods_captured),
     Check("Enrolled namespaces", "enrolled namespaces do not use sidecar injection", injection_conflicts),

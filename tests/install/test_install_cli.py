@@ -140,6 +140,8 @@ def test_canary_revision_tag_move_and_uninstall(cluster):
     assert moved.code == 0, moved.err
     listed = json.loads(plain("tag", "list", "-o", "json").out)
     assert [(t["tag"], t["revision"]) for t in listed] == [("default", "canary")]
+    # ztunnel and istio-cni still follow default (test_shared_dataplane.py): move them, then remove default
+    assert run("upgrade", "--revision", "canary", "--components", "cni,ztunnel", "-y").code == 0
     gone = plain("uninstall", "--revision", "default", "-y")
     assert gone.code == 0, gone.err
     assert deployment(kube) is None and deployment(kube, "istiod-canary") is not None
