@@ -345,3 +345,13 @@ def test_a_no_op_update_keeps_the_resource_version_and_owners(api):
     r = call(api, "PUT", DEPLOY, body=first, query={"fieldManager": "b"})
     assert r.body["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
     assert set(managers(r.body)) == {("a", "Update")}
+
+
+def test_a_map_the_applier_stops_setting_goes_with_its_fields(api):
+    first = deployment(strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}})
+    assert apply(api, first, "meshctl").status == 201
+    second = deployment(strategy={"type": "Recreate"})
+    r = apply(api, second, "meshctl")
+    # rollingUpdate is gone, not left as {} (which a real server would refuse next to Recreate)
+    assert r.status == 200, r.body
+    assert r.body["spec"]["strategy"] == {"type": "Recreate"}

@@ -55,6 +55,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "manifest": ("meshctl.cli.manifest",
                  "Render the control-plane manifest, or compare it with a cluster or another manifest."),
     "tag": ("meshctl.cli.tag", "Point revision tags (such as default) at control-plane revisions."),
+    "dataplane": ("meshctl.cli.dataplane",
+                  "Move the shared data plane (istio-cni, ztunnel) to a control-plane revision, node by node."),
     "precheck": ("meshctl.cli.precheck",
                  "Check that a cluster is ready for an ambient install and give a hint for every problem found."),
     "check": ("meshctl.cli.check", "Check an installed ambient mesh and give a hint for every problem found."),

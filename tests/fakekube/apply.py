@@ -206,6 +206,7 @@ def apply(live: dict[str, Any] | None, applied: dict[str, Any], *, manager: str,
 
     result = merge(live, config)
     still_owned = set().union(*other_paths.values()) if other_paths else set()
+    dropped: list[Path] = []
     # Shallowest first: a dropped list item goes whole before its fields (its key among them).
     for path in sorted(old_paths - new_paths, key=lambda p: (len(p) - (p[-1] == ITEM), p)):
         # Drop a field this manager no longer applies unless someone else owns it or part of it.
@@ -213,6 +214,16 @@ def apply(live: dict[str, Any] | None, applied: dict[str, Any], *, manager: str,
         if any(p[: len(base)] == base for p in still_owned):
             continue
         remove(result, path)
+        dropped.append(base)
+    # A map the manager set and no longer sets goes too once empty (real servers own it through the
+    # "." entry written for every map an apply sets), unless someone still sets something in it.
+    parents = {p[:i] for p in dropped for i in range(1, len(p)) if p[i - 1].startswith("f:")}
+    for parent in sorted(parents, key=len, reverse=True):
+        if any(p[: len(parent)] == parent for p in new_paths | still_owned):
+            continue
+        found, value = lookup(result, parent)
+        if found and value == {}:
+            remove(result, parent)
 
     kept = []
     for e in entries:

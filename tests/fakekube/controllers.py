@@ -680,11 +680,14 @@ class Controllers:
             kept = {n["metadata"]["name"] for n in self._daemon_nodes(ds, ("NoExecute",))}
             pods = [p for p in _owned(self.store.list(PODS, m.get("namespace", "")), ds["metadata"].get("uid"))
                     if not _terminating(p)]
+            # OnDelete: a pod of an older template stays until someone deletes it (a node-by-node upgrade).
+            on_delete = (((ds.get("spec") or {}).get("updateStrategy") or {}).get("type")) == "OnDelete"
             placed: set[str] = set()
             for pod in pods:
                 node = _daemon_target(pod)
                 labels = pod["metadata"].get("labels") or {}
-                if node not in kept or node in placed or labels.get(REVISION_HASH) != digest:
+                outdated = labels.get(REVISION_HASH) != digest and not on_delete
+                if node not in kept or node in placed or outdated:
                     self.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
                 else:
                     placed.add(node)
