@@ -91,7 +91,8 @@ def render_components(spec, req: RenderRequest, *, default_tag: bool) -> list[An
 def leave_shared_dataplane(state, spec, req: RenderRequest) -> RenderRequest:
     """ztunnel and istio-cni serve every revision on a node: a revision install leaves them following
     the revision they follow (re-pointing them would restart ztunnel on every node before any tag
-    moved). Only an explicit ``--components cni,ztunnel`` moves them."""
+    moved). ``meshctl dataplane upgrade`` moves them node by node, an explicit ``--components cni,ztunnel``
+    all at once."""
     from meshctl.install import operations as ops
     from meshctl.install.render import CNI, ZTUNNEL
     from meshctl.render.console import print_err
@@ -103,7 +104,7 @@ def leave_shared_dataplane(state, spec, req: RenderRequest) -> RenderRequest:
     keep = [name for name, canonical in COMPONENT_FLAGS.items()
             if canonical not in (CNI, ZTUNNEL) and (wanted is None or canonical in wanted)]
     print_err(f"the data plane (ztunnel, istio-cni) follows revision {follows} and stays on it; move it when "
-              f"ready with: meshctl upgrade --revision {ops.revision_name(spec.revision)} --components cni,ztunnel")
+              f"ready, node by node, with: meshctl dataplane upgrade --revision {ops.revision_name(spec.revision)}")
     return replace(req, components=keep)
 
 

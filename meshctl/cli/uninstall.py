@@ -68,7 +68,7 @@ def uninstall(
             raise MeshctlError(
                 f"ztunnel and istio-cni follow revision {follows}; removing it would leave every node's data "
                 "plane without a control plane",
-                hint=f"move them first: meshctl upgrade --revision {sorted(others)[0]} --components cni,ztunnel")
+                hint=f"move them first, node by node: meshctl dataplane upgrade --revision {sorted(others)[0]}")
     blockers = ops.uninstall_blockers(state, rev, last=not others)
     if blockers and not force:
         parts = []

@@ -185,7 +185,7 @@ def meshctl_gateways(state: ClusterState) -> list[Resource]:
 
 def shared_dataplane_owner(state: ClusterState, namespace: str, revision: str) -> str | None:
     """The other revision ztunnel and istio-cni follow, when installing ``revision`` must leave them
-    alone (they serve every revision on a node; only an explicit ``--components cni,ztunnel`` moves them);
+    alone (they serve every revision on a node; ``meshctl dataplane upgrade`` moves them);
     None when this install renders them (no data plane yet, it follows this revision already, or it
     follows an istiod that is gone)."""
     follows = dataplane_revision(state, namespace)

@@ -575,7 +575,7 @@ def dataplane_follows_istiod(inst: Installation) -> Iterable[CheckResult]:
     if problems:
         installed = sorted(istiods)
         target = installed[0] if installed else ""
-        hint = (f"point them at an installed revision: meshctl upgrade --revision {target} --components cni,ztunnel"
+        hint = (f"point them at an installed revision, node by node: meshctl dataplane upgrade --revision {target}"
                 if target else "install a control plane: meshctl install")
         yield CheckResult(name, FAILURE, "\n".join(problems), hint)
     else:

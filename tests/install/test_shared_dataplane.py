@@ -46,8 +46,8 @@ def test_a_revision_install_leaves_the_shared_data_plane_alone(cluster):
     before = daemonsets(kube)
     canary = run("install", "--revision", "canary", "-y")
     assert canary.code == 0, canary.err
-    assert ("the data plane (ztunnel, istio-cni) follows revision default and stays on it; move it when ready "
-            "with: meshctl upgrade --revision canary --components cni,ztunnel") in canary.err
+    assert ("the data plane (ztunnel, istio-cni) follows revision default and stays on it; move it when ready, "
+            "node by node, with: meshctl dataplane upgrade --revision canary") in canary.err
     after = daemonsets(kube)
     for name in before:  # not re-applied at all: the very same object
         assert after[name]["metadata"]["resourceVersion"] == before[name]["metadata"]["resourceVersion"], name
@@ -67,7 +67,7 @@ def test_the_data_plane_moves_only_when_asked_and_uninstall_never_orphans_it(clu
     refused = plain("uninstall", "--revision", "default", "-y")
     assert refused.code == 1
     assert "ztunnel and istio-cni follow revision default" in refused.err
-    assert "meshctl upgrade --revision canary --components cni,ztunnel" in refused.err
+    assert "meshctl dataplane upgrade --revision canary" in refused.err
     assert kube.get_object("deployments.apps", "istiod", NS) is not None  # nothing was deleted
 
     moved = run("upgrade", "--revision", "canary", "--components", "cni,ztunnel", "-y")
