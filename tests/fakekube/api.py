@@ -657,16 +657,7 @@ class ApiServer:
                 if inner is not None and inner.namespaced:
                     for o in self.store.list(key, m["name"]):
                         self.store.delete(key, m["name"], o["metadata"]["name"])
-        if rt.key == CRDS:
-            try:
-                crd_type = crd_to_type(obj)
-            except CRDError:
-                crd_type = None
-            if crd_type is not None:
-                self.registry.unregister(crd_type.key)
-                self.store.drop_type(crd_type.key)
-        event = self.store.delete(rt.key, m.get("namespace", ""), m["name"])
-        return event.obj if event else obj
+        return self.reaper.remove_now(rt, obj)
 
     def _delete_collection(self, req: Request, rt: ResourceType, version: str, namespace: str | None,
                            dry_run: bool) -> Response:

@@ -88,7 +88,7 @@ class Reaper:
         if terminating(obj):
             grace = options.get("gracePeriodSeconds")
             if rt.key == PODS and grace is not None and int(grace) == 0 and not m.get("finalizers"):
-                return self._remove(rt, obj), True  # a forced delete of a terminating pod
+                return self.remove_now(rt, obj), True  # a forced delete of a terminating pod
             return obj, False  # already on its way; deleting again changes nothing
         new = copy.deepcopy(obj)
         nm = new["metadata"]
@@ -101,7 +101,7 @@ class Reaper:
         grace = self._pod_grace(rt, obj, options)
         namespace = rt.key == NAMESPACES
         if not finalizers and not grace and not namespace:
-            return self._remove(rt, obj), True
+            return self.remove_now(rt, obj), True
         if finalizers:
             nm["finalizers"] = finalizers
         nm["deletionTimestamp"] = _stamp(grace or 0)
@@ -186,7 +186,7 @@ class Reaper:
             return None
         if rt.key == PODS and (rt.key, *_slot(obj)) in self._due:
             return None  # still within its grace period
-        return self._remove(rt, obj)
+        return self.remove_now(rt, obj)
 
     def refuse_create(self, rt: ResourceType, namespace: str, name: str) -> None:
         """Creates in a Terminating namespace, or of a kind whose CRD is being deleted, are refused."""
@@ -206,7 +206,8 @@ class Reaper:
 
     # --- removal and garbage collection ----------------------------------------------------------
 
-    def _remove(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    def remove_now(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        """Remove an object from the store at once (a CRD takes its kind and resources along)."""
         self._due.pop((rt.key, *_slot(obj)), None)
         if rt.key == CRDS:
             try:
@@ -300,7 +301,7 @@ class Reaper:
                 if not spec_finalizers:
                     new["spec"].pop("finalizers")
                 if not spec_finalizers and not finalizers:
-                    self._remove(rt, obj)
+                    self.remove_now(rt, obj)
                 else:
                     self.store.write(key, new)
             else:
@@ -341,7 +342,7 @@ class Reaper:
             finalizers.remove(FOREGROUND)
             obj = self._set_finalizers(key, obj, finalizers)
         if not finalizers:
-            self._remove(rt, obj)
+            self.remove_now(rt, obj)
 
     def _set_finalizers(self, key: tuple[str, str], obj: dict[str, Any], finalizers: list[str]) -> dict[str, Any]:
         if finalizers == list(obj["metadata"].get("finalizers") or []):

@@ -8,21 +8,9 @@ import json
 
 import pytest
 
-from tests.install.conftest import fake_cluster
+from tests.install.test_install_cli import cluster  # noqa: F401 (the fixture)
 
 NS = "istio-system"
-
-
-@pytest.fixture
-def cluster(tmp_path, cli, release_files):
-    with fake_cluster(tmp_path) as (kube, kc):
-        def run(*args):
-            return cli(*args, "--kubeconfig", str(kc), "--artifacts", str(release_files))
-
-        def plain(*args):
-            return cli(*args, "--kubeconfig", str(kc))
-
-        yield kube, run, plain
 
 
 def daemonsets(kube):
