@@ -74,6 +74,9 @@ def link(
         help="the API server address peers should use for a cluster (default: the kubeconfig's); repeatable.")] = None,
     gateway_api: Annotated[bool, typer.Option(
         "--gateway-api", help="with --expose: install the Gateway API CRDs where they are missing or older.")] = False,
+    allow_loopback: Annotated[bool, typer.Option(
+        "--allow-loopback", help="write remote secrets naming a loopback API server address (only for clusters "
+                                 "that share one host's network, as in single-host test setups).")] = False,
     dry_run: DryRun = False,
     yes: Yes = False,
     artifacts: io.Artifacts = None,
@@ -88,6 +91,7 @@ def link(
     Secret, and in every peer the cluster's remote secret; clusters are worked on in parallel. Finally
     verifies the links. Running it again changes nothing.
     """
+    from meshctl.errors import MeshctlError
     from meshctl.install import multicluster as mc
     from meshctl.mesh.multicluster import is_loopback_server
     from meshctl.render.console import print_err, warn
@@ -101,10 +105,18 @@ def link(
                                           artifact_sha256=artifact_sha256 or [], yes=yes, dry_run=dry_run,
                                           gateway_api=gateway_api)
     targets = _targets(names, states, identities, server_of)
-    for t in targets:
-        if is_loopback_server(t.server):
-            warn(f"context {t.context}: peers would reach cluster {t.name} at {t.server}, a local address they "
-                 f"cannot reach; pass --server {t.context}=URL with an address they can")
+    local = [t for t in targets if is_loopback_server(t.server)]
+    if local and not allow_loopback:
+        # Inside a peer's pods a loopback address is the pod itself: the link could never work.
+        first = local[0]
+        more = "".join(f"; context {t.context}: cluster {t.name} at {t.server}" for t in local[1:])
+        raise MeshctlError(f"context {first.context}: peers would reach cluster {first.name} at {first.server}, a "
+                           f"local address they cannot reach{more}; nothing was changed",
+                           hint="pass " + " ".join(f"--server {t.context}=URL" for t in local) + " with an address "
+                                "the other clusters' pods can reach (e.g. the control-plane node's IP); "
+                                "--allow-loopback only for clusters sharing one host's network")
+    for t in local:
+        warn(f"context {t.context}: remote secrets will name {t.server}, a loopback address (--allow-loopback)")
     plan = mc.plan_link(targets)
     if dry_run:
         _print_plan(plan.steps, targets)

@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                              "is refused)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (a non-loopback one lets linked clusters' checks pass)")
+                        help="address to listen on (keep to 127.0.0.0/8; link the clusters with "
+                             "'meshctl multicluster link --allow-loopback')")
     args = parser.parse_args(argv)
     if args.simulate and args.no_controllers:
         parser.error("--simulate and --no-controllers contradict each other")

@@ -233,7 +233,6 @@ class Member:
 class Mesh:
     members: list[Member]
     kubeconfig: str
-    routable: bool = False  # the servers listen on a non-loopback address (link's verification can pass)
     _by_context: dict[str, Member] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -301,27 +300,6 @@ class Mesh:
         return values
 
 
-def routable_address() -> str | None:
-    """A non-loopback IPv4 address of this machine, or None. Remote secrets that name a loopback address
-    are broken by definition (inside a cluster that is the pod itself), so fake servers listen here when
-    they can, and link's verification can pass. (A UDP connect only chooses a route; nothing is sent.)"""
-    import ipaddress
-    import socket
-
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1
-            address = probe.getsockname()[0]
-        if ipaddress.ip_address(address).is_loopback or ipaddress.ip_address(address).is_unspecified:
-            return None
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
-            server.bind((address, 0))
-        return address
-    except OSError:
-        return None
-
-
-ROUTABLE = routable_address()
 
 
 def seed(kube: FakeKube, objects: list[dict[str, Any]]) -> None:
@@ -333,20 +311,21 @@ def mesh(tmp_path, mesh_ca) -> Callable[..., Mesh]:
     """``mesh(n=3, overrides={index: {control_plane keyword: value, ...}})`` starts n fake clusters, each with
     a control plane ready to link (distinct cluster names and networks, one meshID, one root CA). Contexts
     are ctx-a, ctx-b, ...; cluster names alpha, beta, ...; networks net-alpha, net-beta, ... The servers
-    listen on ``listen`` if given, else on a routable address when the machine has one."""
+    listen on loopback only (127.0.0.1), so the remote secrets link writes name a loopback address, which
+    its verification reports (see test_link.verified)."""
     stack = ExitStack()
 
-    def make(n: int = 3, overrides: dict[int, dict[str, Any]] | None = None, *, listen: str | None = None) -> Mesh:
+    def make(n: int = 3, overrides: dict[int, dict[str, Any]] | None = None) -> Mesh:
         members = []
         for i in range(n):
             options: dict[str, Any] = {"cluster": CLUSTERS[i], "network": f"net-{CLUSTERS[i]}", "ca": mesh_ca}
             options.update((overrides or {}).get(i, {}))
             kube = stack.enter_context(FakeKube(name=CONTEXTS[i], controllers=True, token=secrets.token_hex(16),
-                                                host=listen or ROUTABLE or "127.0.0.1"))
+                                                host="127.0.0.1"))
             seed(kube, control_plane(**options))
             members.append(Member(CONTEXTS[i], options["cluster"], options["network"], kube))
         kc = write_kubeconfig(tmp_path / f"kc-{n}.yaml", [m.kube for m in members], contexts=[m.context for m in members])
-        return Mesh(members, str(kc), routable=ROUTABLE is not None)
+        return Mesh(members, str(kc))
 
     with stack:
         yield make
