@@ -57,6 +57,10 @@ def uninstall(
     doomed = ops.owned_objects(state, istio_namespace, rev, purge=purge, keep_shared=bool(others))
     if purge:
         doomed = ops.meshctl_gateways(state) + doomed
+    if rev is not None and ops.revision_name(rev) not in installed and not doomed:
+        listed = ", ".join(sorted(installed)) or "none"
+        raise MeshctlError(f"no revision {ops.revision_name(rev)} in {istio_namespace} (context {state.info.context}; "
+                           f"installed: {listed})", hint="list them with: meshctl version")
     if not doomed:
         what = "anything" if purge else f"revision {ops.revision_name(rev)} in {istio_namespace}"
         print_err(f"meshctl did not install {what}; nothing to do")

@@ -156,3 +156,12 @@ def test_tag_list_and_remove(cluster):
 def test_skew(current, target, problem):
     found = skew_problem(current, target)
     assert (found is None) if problem is None else (problem in found)
+
+
+def test_uninstall_of_a_revision_that_is_not_there_fails_and_lists_the_installed_ones(cluster):
+    kube, run = cluster
+    kube.add_all([istiod(), istiod("canary", "1.31.0")])
+    r = run("uninstall", "--revision", "canray", "-y")
+    assert r.code == 1
+    assert "no revision canray in istio-system" in r.err and "installed: canary, default" in r.err
+    assert kube.get_object("deployments.apps", "istiod-canary", "istio-system") is not None
