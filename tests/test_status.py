@@ -63,3 +63,30 @@ def test_a_terminating_pod_is_not_ready():
     assert pod_ready(Resource(raw, K.POD))
     raw["metadata"]["deletionTimestamp"] = "2026-12-08T00:00:00Z"
     assert not pod_ready(Resource(raw, K.POD))  # Ready until the kubelet stops it, but on its way out
+
+
+def test_the_restart_hint_for_pods_not_captured_is_a_command_kubectl_accepts(tmp_path):
+    """status's hint, run as written (kubectl's `rollout restart` needs a resource: the old hint lacked it)."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from meshctl.mesh.enrollment import AMBIENT, NamespaceInfo
+    from meshctl.mesh.status import find_problems
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    with FakeKube(name="c1", controllers=True) as kube:
+        kube.add({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+                  "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
+                      "metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}})
+        kc = write_kubeconfig(tmp_path / "kc.yaml", [kube])
+        [problem] = [p for p in find_problems([], [], [NamespaceInfo("shop", AMBIENT, "", 2, 1)], [], set())
+                     if "not captured" in p.what]
+        hint = problem.hint[problem.hint.index("kubectl"):]  # the command, as status prints it
+        r = subprocess.run([kubectl, "--kubeconfig", str(kc), *hint.split()[1:]], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "deployment.apps/web restarted" in r.stdout

@@ -183,7 +183,8 @@ def test_apply_without_gateway_api_names_the_install_command(cli, tmp_path):
         r = cli("waypoint", "apply", "-n", "apps", "--kubeconfig", str(kc))
     assert r.code == 1 and r.out == ""
     assert "Gateway.gateway.networking.k8s.io is not available" in r.err
-    assert "kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/" in r.err
+    assert "meshctl install --gateway-api -y (add --artifacts DIR|BUNDLE where there is no network)" in r.err
+    assert cli("install", "--gateway-api", "-y", "--help").code == 0  # the hinted flags exist
 
 
 def test_apply_into_a_missing_namespace_fails_clearly(run):
@@ -345,7 +346,7 @@ def test_list_without_gateway_api_says_so(cli, tmp_path):
     with FakeKube(name="bare") as kube:
         kc = write_kubeconfig(tmp_path / "kc.yaml", [kube])
         r = cli("waypoint", "list", "-A", "--kubeconfig", str(kc))
-    assert r.code == 1 and "gateway-api/releases" in r.err
+    assert r.code == 1 and "meshctl install --gateway-api -y" in r.err
 
 
 # -- delete -----------------------------------------------------------------------------------------

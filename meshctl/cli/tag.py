@@ -92,7 +92,8 @@ def set_(
     for obj in objects:
         writer.apply(obj)
     print_err(f"✔ tag {tag} → revision {ops.revision_name(rev)}"
-              + ("; restart the pods of namespaces using it to move them" if current else ""))
+              + ("; ambient namespaces and their waypoints follow at once (nothing restarts); pods with "
+                 "sidecars move when restarted (kubectl -n NAMESPACE rollout restart deployment)" if current else ""))
 
 
 @app.command("remove")

@@ -213,8 +213,8 @@ def _name(meta: dict[str, Any]) -> str:
 def install_hint(kind: Kind) -> str:
     """What to run when a kind's CRD is missing."""
     if kind.group == "gateway.networking.k8s.io":
-        return ("install the Gateway API CRDs: kubectl apply --server-side -f "
-                "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.5.1/standard-install.yaml")
+        return ("install the Gateway API CRDs Istio pins: meshctl install --gateway-api -y "
+                "(add --artifacts DIR|BUNDLE where there is no network)")
     if kind.group.endswith("istio.io"):
         return "install Istio's CRDs first (meshctl install, or istioctl install)"
     return f"install the CRD that defines {kind.resource}"

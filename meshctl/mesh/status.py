@@ -169,7 +169,8 @@ def find_problems(components: list[ComponentInfo], missing_ztunnel: list[str], n
                                     f"keep one: kubectl label namespace {n.name} istio-injection-"))
         if n.not_captured:
             problems.append(Problem("warning", f"namespace {n.name}: {n.not_captured} pod(s) not captured",
-                                    f"restart them once istio-cni is ready (kubectl -n {n.name} rollout restart)"))
+                                    f"pods started before istio-cni ran on their node are not captured; restart them: "
+                                    f"kubectl -n {n.name} rollout restart deployment"))
         if n.waypoint and (n.name, n.waypoint) not in waypoint_names:
             problems.append(Problem("error", f"namespace {n.name} uses waypoint {n.waypoint}, which does not exist",
                                     f"create it: meshctl waypoint apply -n {n.name} --name {n.waypoint}"))
