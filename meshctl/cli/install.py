@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -24,9 +24,19 @@ GatewayApi = Annotated[bool, typer.Option(
     "unless that release or a newer one is there; waypoints and ingress Gateways need them.")]
 
 
+ResetValues = Annotated[bool, typer.Option(
+    "--reset-values", rich_help_panel=io.VALUES,
+    help="start from the profile and this run's flags only, instead of re-using the values the last install "
+         "stored in the cluster.")]
+InstallProfile = Annotated[Optional[str], typer.Option(
+    "--profile", "-p", metavar="NAME|FILE", rich_help_panel=io.VALUES, show_default=False,
+    help="built-in profile (ambient, minimal, ambient-ingress) or a profile file (default: the one the last "
+         "install of this revision used, else ambient).")]
+
+
 @app.command("install")
 def install(
-    profile: io.Profile = "ambient",
+    profile: InstallProfile = None,
     files: io.ValuesFiles = None,
     sets: io.Sets = None,
     revision: io.Revision = None,
@@ -43,6 +53,7 @@ def install(
     readiness_timeout: ReadinessTimeout = "300s",
     skip_precheck: SkipPrecheck = False,
     gateway_api: GatewayApi = False,
+    reset_values: ResetValues = False,
     context: opt.Context = None,
     kubeconfig: opt.Kubeconfig = None,
 ) -> None:
@@ -51,7 +62,8 @@ def install(
     Runs the prechecks, shows what will be created, changed and deleted, asks (-y skips), applies in
     dependency order with server-side apply, waits for every component to be ready, and deletes what this
     revision's install owned but no longer renders. Safe to re-run: a second run changes nothing, and a
-    run interrupted half-way is completed by the next.
+    run interrupted half-way is completed by the next. A re-run keeps the values the last install stored
+    in the cluster (--set/-f go on top; --reset-values starts afresh) and lists the value changes first.
     """
     from meshctl.cli.installing import render_request, run_install
     from meshctl.cli.common import parse_timeout
@@ -60,4 +72,4 @@ def install(
                          artifact_sha256)
     run_install(req, context=context, kubeconfig=kubeconfig, timeout=parse_timeout(readiness_timeout),
                 yes=yes, dry_run=dry_run, force=force, show_diff=diff, skip_precheck=skip_precheck,
-                gateway_api=gateway_api)
+                gateway_api=gateway_api, reset_values=reset_values)

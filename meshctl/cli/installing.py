@@ -233,28 +233,80 @@ def apply_install(state, writer, components, spec, req: RenderRequest, *, timeou
 
 def run_install(req: RenderRequest, *, context, kubeconfig, timeout: float, yes: bool, dry_run: bool,
                 force: bool, show_diff: bool, skip_precheck: bool, upgrade: bool = False,
-                gateway_api: bool = False) -> None:
+                gateway_api: bool = False, reset_values: bool = False) -> None:
     """``install`` and ``upgrade``: the same path; upgrade adds its checks before applying."""
     state, writer = live_target(context, kubeconfig)
     install_into(state, writer, req, timeout=timeout, yes=yes, dry_run=dry_run, force=force,
-                 show_diff=show_diff, skip_precheck=skip_precheck, upgrade=upgrade, gateway_api=gateway_api)
+                 show_diff=show_diff, skip_precheck=skip_precheck, upgrade=upgrade, gateway_api=gateway_api,
+                 reset_values=reset_values)
+
+
+# Values that identify a cluster in its mesh: dropping one splits it from its peers.
+IDENTITY_VALUES = (("values", "global", "meshID"), ("values", "global", "multiCluster", "clusterName"),
+                   ("values", "global", "network"), ("meshConfig", "trustDomain"))
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict) and tree:
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: tree} if prefix else {}
+
+
+def _dig(tree: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        tree = tree.get(key) if isinstance(tree, dict) else None
+    return tree
+
+
+def show_value_changes(before, after, *, force: bool) -> None:
+    """Print the user-value changes since the stored install (first, before any object), and refuse to
+    drop a value that identifies the cluster in a mesh unless --force."""
+    from meshctl.render.console import print_err
+
+    old, new = _flat(before.user_values), _flat(after.user_values)
+    lines = [f"  {key}: {_shown(old.get(key))} → {_shown(new.get(key))}"
+             for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key) and key != "profile"]
+    if before.profile != after.profile:
+        lines.insert(0, f"  profile: {before.profile} → {after.profile}")
+    if lines:
+        print_err("Values changed since the last install:\n" + "\n".join(lines))
+    # A value set anew with --set is the user's intent; one that would silently vanish is not.
+    lost = [(".".join(path), _dig(before.values, path)) for path in IDENTITY_VALUES
+            if _dig(before.values, path) and not _dig(after.values, path)]
+    if lost and not force:
+        key, was = lost[0]
+        raise MeshctlError(f"{key} would be dropped (it was {was!r}): it identifies this cluster in its mesh, "
+                           "and its peers would no longer recognise it",
+                           hint=f"keep it (drop --reset-values, or --set {key}={was}), or pass --force if that is the intent")
+
+
+def _shown(value: Any) -> str:
+    return "(unset)" if value in (None, "") else repr(value) if isinstance(value, str) else str(value)
 
 
 def install_into(state, writer, req: RenderRequest, *, timeout: float, yes: bool, dry_run: bool, force: bool,
-                 show_diff: bool, skip_precheck: bool, upgrade: bool = False, gateway_api: bool = False) -> bool:
+                 show_diff: bool, skip_precheck: bool, upgrade: bool = False, gateway_api: bool = False,
+                 reset_values: bool = False) -> bool:
     """Install or upgrade one revision in an open cluster; True when something changed."""
     from meshctl.install import operations as ops
     from meshctl.render.console import print_err, warn
 
     spec = resolve_spec(req)
-    stored = None
-    if upgrade:  # keep what the user chose at install time; this run's flags go on top
-        stored = ops.stored_user_values(state, spec.namespace, spec.revision)
-        if stored:
-            spec = resolve_spec(req, stored)
-        check_upgrade(state, spec, force=force)
-    elif not skip_precheck:
+    # What the user chose at the install before (meshctl keeps it in the cluster) stays, with this run's
+    # flags on top, as `helm upgrade --reuse-values`; --reset-values starts again from the profile.
+    if not upgrade and not skip_precheck:
         run_prechecks(state, spec, force=force)
+    stored = ops.stored_user_values(state, spec.namespace, spec.revision)
+    if stored is not None:
+        before = resolve_spec(RenderRequest(profile=None, revision=req.revision, artifacts=req.artifacts), stored)
+        if not reset_values:
+            spec = resolve_spec(req, stored)
+        show_value_changes(before, spec, force=force)
+    if upgrade:
+        check_upgrade(state, spec, force=force)
     req = leave_shared_dataplane(state, spec, req)
     components = render_components(spec, req, default_tag=default_tag_needed(state, spec.namespace, spec.revision))
     changed = False

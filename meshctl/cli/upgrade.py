@@ -8,7 +8,7 @@ import typer
 
 from meshctl.cli import install_options as io
 from meshctl.cli import options as opt
-from meshctl.cli.install import DryRun, Force, ReadinessTimeout, Yes
+from meshctl.cli.install import DryRun, Force, ReadinessTimeout, ResetValues, Yes
 
 KeptProfile = Annotated[Optional[str], typer.Option(
     "--profile", "-p", metavar="NAME|FILE", rich_help_panel=io.VALUES, show_default=False,
@@ -33,6 +33,7 @@ def upgrade(
     dry_run: DryRun = False,
     force: Force = False,
     readiness_timeout: ReadinessTimeout = "300s",
+    reset_values: ResetValues = False,
     context: opt.Context = None,
     kubeconfig: opt.Kubeconfig = None,
 ) -> None:
@@ -50,4 +51,5 @@ def upgrade(
     req = render_request(profile, files, sets, revision, istio_version, hub, tag, components, artifacts,
                          artifact_sha256)
     run_install(req, context=context, kubeconfig=kubeconfig, timeout=parse_timeout(readiness_timeout),
-                yes=yes, dry_run=dry_run, force=force, show_diff=True, skip_precheck=True, upgrade=True)
+                yes=yes, dry_run=dry_run, force=force, show_diff=True, skip_precheck=True, upgrade=True,
+                reset_values=reset_values)

@@ -657,7 +657,7 @@ class ApiServer:
                 if inner is not None and inner.namespaced:
                     for o in self.store.list(key, m["name"]):
                         self.store.delete(key, m["name"], o["metadata"]["name"])
-        return self.reaper.remove_now(rt, obj)
+        return self.reaper.remove_now(rt, obj, collect=False)  # the seeding API: dependents stay
 
     def _delete_collection(self, req: Request, rt: ResourceType, version: str, namespace: str | None,
                            dry_run: bool) -> Response:

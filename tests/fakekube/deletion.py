@@ -206,8 +206,9 @@ class Reaper:
 
     # --- removal and garbage collection ----------------------------------------------------------
 
-    def remove_now(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-        """Remove an object from the store at once (a CRD takes its kind and resources along)."""
+    def remove_now(self, rt: ResourceType, obj: dict[str, Any], *, collect: bool = True) -> dict[str, Any]:
+        """Remove an object from the store at once (a CRD takes its kind and resources along); with
+        ``collect`` its dependents are garbage-collected after, as a real deletion's are."""
         self._due.pop((rt.key, *_slot(obj)), None)
         if rt.key == CRDS:
             try:
@@ -218,7 +219,7 @@ class Reaper:
                 self.registry.unregister(crd_type.key)
                 self.store.drop_type(crd_type.key)
         event = self.store.delete(rt.key, *_slot(obj))
-        if obj["metadata"].get("uid"):
+        if collect and obj["metadata"].get("uid"):
             self._gc_pending = True  # its dependents may be orphans now
         return event.obj if event else obj
 
