@@ -2,8 +2,10 @@
 
 1. Render time of the ambient profile: values resolved and every component rendered from the release
    files already read (artifact download excluded), best of 5. Budget (issue): <= 0.5 s.
-2. API requests `meshctl install -y` sends to a fake API server with simulated controllers, by method,
-   for a first install and for a re-run (which should apply nothing).
+2. API requests `meshctl install -y` sends to an in-process fake API server with simulated
+   controllers, by method, and how many of them are writes (POST, PUT, PATCH, DELETE; a server-side
+   dry run is a PATCH too), for: a first install; a re-run, which must send no write; and
+   `install --revision canary` on top, a second control plane beside the first.
 
 Uses Istio's real release files from ../shared/data/upstream when present, else small stand-ins.
 
@@ -24,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 UPSTREAM = ROOT.parent / "shared" / "data" / "upstream"
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+RUNS = (("first install", ()), ("no-op re-run", ()), ("install --revision canary", ("--revision", "canary")))
 
 
 def release_dir(tmp: Path) -> Path:
@@ -51,23 +55,27 @@ def render_seconds(files: Path) -> tuple[float, int]:
     return best, count
 
 
-def install_requests(files: Path, tmp: Path) -> list[collections.Counter]:
+def install_requests(files: Path, tmp: Path) -> list[tuple[str, collections.Counter, int]]:
+    """(label, requests by method, dry runs among the PATCHes) for each run in RUNS, in order."""
     from meshctl.cli.app import run
     from tests.fakekube import FakeKube, write_kubeconfig
 
-    counts = []
+    results = []
     with FakeKube(name="bench", controllers=True) as kube:
         kube.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "labels": {"kubernetes.io/os": "linux"}}})
         kc = write_kubeconfig(tmp / "kc.yaml", [kube])
-        for _ in range(2):
+        for label, extra in RUNS:
             kube.clear_requests()
             out, err = io.StringIO(), io.StringIO()
             with redirect_stdout(out), redirect_stderr(err):
-                code = run(["install", "-y", "--skip-precheck", "--artifacts", str(files), "--kubeconfig", str(kc)])
+                code = run(["install", "-y", "--skip-precheck", *extra, "--artifacts", str(files),
+                            "--kubeconfig", str(kc)])
             if code:
-                raise SystemExit(f"install failed ({code}): {err.getvalue()}")
-            counts.append(collections.Counter(r[0] for r in kube.requests))
-    return counts
+                raise SystemExit(f"{label} failed ({code}): {err.getvalue()}")
+            requests = list(kube.requests)
+            dry = sum(1 for r in requests if r.method == "PATCH" and r.query.get("dryRun"))
+            results.append((label, collections.Counter(r.method for r in requests), dry))
+    return results
 
 
 def main() -> None:
@@ -77,9 +85,13 @@ def main() -> None:
         seconds, objects = render_seconds(files)
         verdict = "ok" if seconds <= 0.5 else "over budget"
         print(f"render ambient profile ({objects} objects, files from {files}): {seconds:.3f} s ({verdict}, budget 0.5 s)")
-        for label, counter in zip(("first install", "re-run"), install_requests(files, tmp)):
+        for label, counter, dry in install_requests(files, tmp):
+            writes = {m: counter[m] for m in WRITES if counter[m]}
             detail = ", ".join(f"{method} {n}" for method, n in sorted(counter.items()))
-            print(f"{label}: {sum(counter.values())} API requests ({detail})")
+            shown = ", ".join(f"{m} {n}" for m, n in writes.items()) or "none"
+            dry_note = f" ({dry} of the PATCHes dry runs)" if dry else ""
+            print(f"{label}: {sum(counter.values())} API requests ({detail}); "
+                  f"writes: {sum(writes.values())} ({shown}){dry_note}")
 
 
 if __name__ == "__main__":

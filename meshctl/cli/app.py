@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Optional
 
 import typer
@@ -69,7 +71,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class CommandInterrupted(Exception):
+    """Ctrl-C or SIGTERM in a command, carried past typer (which makes a KeyboardInterrupt a silent exit 130)."""
+
+    def __init__(self, interrupt: BaseException) -> None:
+        super().__init__()
+        self.interrupt = interrupt
+
+
 class LazyCommands(TyperGroup):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as err:
+            raise CommandInterrupted(err) from None
+
     def list_commands(self, ctx):
         return list(COMMANDS)
 
@@ -174,6 +190,53 @@ def warn_ignored() -> None:
         warn(f"... and {len(notes) - MAX_IGNORED_SHOWN} more fields ignored; 'meshctl analyze' reports each one")
 
 
+# Commands that change a cluster: interrupted, they say that running them again finishes the job.
+MUTATING_COMMANDS = {
+    "install": None, "upgrade": None, "uninstall": None, "namespace": {"enroll", "unenroll"},
+    "waypoint": {"apply", "delete"}, "tag": {"set", "remove"}, "multicluster": {"link", "unlink", "expose"},
+    "ca": {"install"}, "dataplane": {"upgrade"}, "inference": {"enable", "scaffold"},
+}
+
+
+def is_mutating(args: list[str]) -> bool:
+    """Whether ``args`` run a command that changes a cluster (root options are flags without values)."""
+    words = args[next((i for i, a in enumerate(args) if not a.startswith("-")), len(args)):]
+    if not words or words[0] not in MUTATING_COMMANDS:
+        return False
+    verbs = MUTATING_COMMANDS[words[0]]
+    return verbs is None or (len(words) > 1 and words[1] in verbs)
+
+
+def interrupted_message(err: BaseException, args: list[str]) -> str:
+    """One line: how far a mutating command got (the installer knows), and that re-running finishes it."""
+    message = getattr(err, "message", None)
+    if isinstance(message, str) and message:
+        return message
+    if is_mutating(args):
+        return "interrupted; run the same command to finish — meshctl writes are safe to repeat"
+    return "interrupted"
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM ends it as Ctrl-C does (same message, exit 130, no traceback)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread (in-process callers elsewhere)
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code. Never raises; MESHCTL_DEBUG=1 adds the traceback on stderr."""
     try:
@@ -197,9 +260,11 @@ def _run(argv: list[str] | None) -> int:
         from typer._completion_classes import completion_init
 
         completion_init()  # the shell asks for completions: register typer's shell handlers
+    args: list[str] = []
     try:
         args = normalize_go_booleans(sys.argv[1:] if argv is None else argv)
-        result = app(args=args, prog_name=name, standalone_mode=False)
+        with sigterm_as_interrupt():
+            result = app(args=args, prog_name=name, standalone_mode=False)
         warn_ignored()
         return int(result) if isinstance(result, int) else 0
     except MeshctlError as err:
@@ -215,8 +280,16 @@ def _run(argv: list[str] | None) -> int:
         return int(err.exit_code)
     except SystemExit as err:  # shell completion ends this way
         return err.code if isinstance(err.code, int) else int(ExitCode.ERROR)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.stderr.write("\nInterrupted.\n")
+    except (CommandInterrupted, typer.Abort, KeyboardInterrupt) as err:
+        from meshctl.render.console import is_tty
+
+        # On a terminal the ^C echo is left on the current line: start a fresh one.
+        lead = "\n" if is_tty(sys.stderr) else ""
+        cause = err.interrupt if isinstance(err, CommandInterrupted) else err
+        if debug:
+            traceback.print_exception(cause)
+        sys.stderr.write(f"{lead}{interrupted_message(cause, args)}\n")
+        sys.stderr.flush()
         return int(ExitCode.INTERRUPTED)
     except ClickException as err:
         err.show()

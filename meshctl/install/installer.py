@@ -9,9 +9,12 @@ the order of requests (and of the output) deterministic.
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -38,6 +41,18 @@ DELETE_ORDER = {kind: i for i, kind in enumerate(OWNED_KINDS)}
 # Metadata the API server keeps for itself; two objects that differ only here are the same object.
 SERVER_METADATA = ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+class InstallInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) while the installer was changing the cluster, and how far it had got.
+
+    A KeyboardInterrupt still, so nothing that handles errors swallows it; the CLI prints ``message``.
+    """
+
+    def __init__(self, done: int, total: int) -> None:
+        self.message = f"interrupted after {done} of {total} changes; run the same command to finish"
+        super().__init__(self.message)
+        self.done, self.total = done, total
 
 
 class InstallTimeout(MeshctlError):
@@ -188,6 +203,166 @@ def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {**head, **out}
 
 
+# -- is it applied already? --------------------------------------------------------------------------
+
+_MISSING = object()
+# What server-side apply never records as owned: the object's identity and what the server keeps.
+_UNTRACKED = ("name", "namespace", *SERVER_METADATA)
+
+
+def already_applied(obj: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """True when meshctl's server-side apply of ``obj`` would change nothing in ``live``, decided
+    without asking the server (a dry run is a PATCH, and a re-run should send no writes).
+
+    Applying sets the fields ``obj`` has, and drops those meshctl applied before and no longer does.
+    So: meshctl's Apply entry in managedFields must own no field ``obj`` lacks (nothing to drop), and
+    ``live`` must hold ``obj``'s value in every field. Where meshctl owns a map or a keyed list item
+    field by field, fields ``live`` has beyond ``obj`` are server defaults or another manager's (apply
+    leaves both alone); an atomic list or map, or a field meshctl does not own (another manager took
+    it, e.g. ``kubectl edit``), must equal ``obj`` exactly. False whenever unsure: the caller then
+    asks the server with a dry run.
+    """
+    meta = live.get("metadata") or {}
+    entries = [m for m in meta.get("managedFields") or [] if isinstance(m, dict)
+               and m.get("manager") == FIELD_MANAGER and m.get("operation") == "Apply" and not m.get("subresource")]
+    if len(entries) != 1 or entries[0].get("fieldsType", "FieldsV1") != "FieldsV1":
+        return False
+    config = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "status")}
+    config_meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _UNTRACKED}
+    config.pop("metadata", None)
+    if config_meta:
+        config["metadata"] = config_meta
+    have = {k: v for k, v in live.items() if k not in ("apiVersion", "kind", "status")}
+    return _same(config, have, entries[0].get("fieldsV1") or {})
+
+
+# Maps of resource quantities: the server stores a quantity in canonical form (2048Mi reads back as 2Gi).
+QUANTITY_MAPS = frozenset({"limits", "requests"})
+# Defaults the server sets inside the items of atomic lists meshctl renders (an atomic list is owned
+# whole, so only a known default may stand beside the rendered fields; anything else may be a field an
+# earlier render had, which applying would remove).
+ATOMIC_ITEM_DEFAULTS: dict[str, dict[str, Any]] = {"rules": {"scope": "*"}}  # webhooks[].rules[]
+
+
+def _owned_children(node: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if k != "."}  # "." marks the map or item itself
+
+
+def _same(want: Any, have: Any, node: Mapping[str, Any] | None, field: str = "",
+          defaulted: frozenset[str] = frozenset(), quantities: bool = False) -> bool:
+    """``want`` (rendered, at ``field``) against ``have`` (live) where meshctl's ownership is ``node``
+    (None: meshctl owns nothing here). ``defaulted``: list-key fields the render leaves to the server's
+    defaults; ``quantities``: the values are resource quantities."""
+    if have is _MISSING:
+        return False
+    if node is None or not isinstance(node, Mapping):
+        return _equal(want, have, quantities)
+    children = _owned_children(node)
+    if isinstance(want, dict):
+        if not isinstance(have, dict):
+            return False
+        if not children:  # owned as a whole (an atomic map), or an empty map
+            return _equal(want, have) if want else True
+        extra = set(children) - {f"f:{k}" for k in want} - {f"f:{k}" for k in defaulted}
+        if extra:
+            return False  # meshctl applied a field before that it no longer renders: applying drops it
+        return all(_same(v, have.get(k, _MISSING), children.get(f"f:{k}"), k, quantities=field in QUANTITY_MAPS)
+                   for k, v in want.items())
+    if isinstance(want, list):
+        if not isinstance(have, list):
+            return False
+        if not children:  # an atomic list: applying replaces it whole
+            return _same_atomic(want, have, ATOMIC_ITEM_DEFAULTS.get(field, {}))
+        return _same_items(want, have, children, field)
+    return not children and _equal(want, have, quantities)
+
+
+def _same_atomic(want: list[Any], have: list[Any], defaults: Mapping[str, Any]) -> bool:
+    if not defaults or len(want) != len(have):
+        return _equal(want, have)
+    for item, live in zip(want, have):
+        if not (isinstance(item, dict) and isinstance(live, dict)):
+            if not _equal(item, live):
+                return False
+            continue
+        extra = live.keys() - item.keys()
+        if any(k not in defaults or not _equal(live[k], defaults[k]) for k in extra):
+            return False
+        if not all(_equal(v, live.get(k, _MISSING)) for k, v in item.items()):
+            return False
+    return True
+
+
+def _same_items(want: list[Any], have: list[Any], children: Mapping[str, Any], field: str) -> bool:
+    """A keyed list (``k:{...}`` entries) or a set (``v:...``): the items meshctl owns must be exactly
+    the rendered ones, found in ``have`` in the rendered order (others' items may sit between)."""
+    if len(children) != len(want):
+        return False
+    try:
+        keyed = [(json.loads(k[2:]), sub) for k, sub in children.items() if k.startswith("k:")]
+        values = [json.loads(k[2:]) for k in children if k.startswith("v:")]
+    except ValueError:
+        return False
+    if len(keyed) + len(values) != len(children):
+        return False  # positional (i:) entries: not worth reasoning about
+    used: set[int] = set()
+    last = -1
+    for item in want:
+        if isinstance(item, dict):
+            found = [i for i, (key, _) in enumerate(keyed) if isinstance(key, dict) and key
+                     and any(f in item for f in key)
+                     and all(f not in item or _equal(item[f], v) for f, v in key.items())]
+            if len(found) != 1 or found[0] in used:
+                return False
+            used.add(found[0])
+            key, sub = keyed[found[0]]
+            at = [i for i, h in enumerate(have)
+                  if isinstance(h, dict) and all(_equal(v, h.get(f, _MISSING)) for f, v in key.items())]
+            if len(at) != 1 or at[0] <= last:
+                return False
+            last = at[0]
+            if not _same(item, have[at[0]], sub, field, frozenset(f for f in key if f not in item)):
+                return False
+        else:
+            found = [i for i, v in enumerate(values) if _equal(item, v)]
+            at = [i for i, h in enumerate(have) if _equal(item, h)]
+            if len(found) != 1 or len(at) != 1 or at[0] <= last:
+                return False
+            last = at[0]
+    return True
+
+
+def _equal(a: Any, b: Any, quantities: bool = False) -> bool:
+    """Equal as JSON values (1 and True, or 1 and "1", are not), or as quantities when asked."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_equal(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if type(a) is type(b) and a == b:
+        return True
+    if quantities:
+        qa, qb = quantity(a), quantity(b)
+        return qa is not None and qa == qb
+    return False
+
+
+_QUANTITY = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?")
+_SUFFIX = {"": Decimal(1), **{s: Decimal(10) ** (3 * e) for s, e in zip("numkMGTPE", (-3, -2, -1, 1, 2, 3, 4, 5, 6))},
+           **{s: Decimal(2) ** (10 * e) for e, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"), 1)}}
+
+
+def quantity(value: Any) -> Decimal | None:
+    """A Kubernetes resource quantity ("500m", "2Gi", 1) as a number; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return Decimal(str(value))
+    match = _QUANTITY.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    return Decimal(match[1]) * _SUFFIX[match[2] or ""]
+
+
 def unified_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, label: str) -> str:
     old = dump(before).splitlines(keepends=True) if before is not None else []
     new = dump(after).splitlines(keepends=True) if after is not None else []
@@ -313,7 +488,11 @@ def make_plan(
                 owner = foreign_owner(live.raw)
                 if owner:
                     conflicts.append(Conflict(ref, owner))
-            preview = writer.apply(keep_istiod_fields(obj, live.raw), dry_run=True)
+            applied = keep_istiod_fields(obj, live.raw)
+            if already_applied(applied, live.raw):
+                changes.append(Change(UNCHANGED, comp.name, ref))
+                continue
+            preview = writer.apply(applied, dry_run=True)  # the server's word when the fields alone do not tell
             before, after = comparable(live.raw), comparable(preview)
             if before == after:
                 changes.append(Change(UNCHANGED, comp.name, ref))
@@ -382,6 +561,15 @@ class Installer:
 
     def run(self, plan: Plan) -> Summary:
         summary = Summary()
+        try:
+            return self._run(plan, summary)
+        except InstallInterrupted:
+            raise
+        except KeyboardInterrupt:
+            total = sum(1 for c in plan.changes if c.action != UNCHANGED)
+            raise InstallInterrupted(len(summary.applied) + len(summary.pruned), total) from None
+
+    def _run(self, plan: Plan, summary: Summary) -> Summary:
         start = self.clock()
         pending = list(self.components)
         running: list[_Running] = []
@@ -412,7 +600,11 @@ class Installer:
         return summary
 
     def _start(self, comp: Component, plan: Plan, summary: Summary) -> _Running:
-        self.progress.component(comp.name, "applying", f"{len(comp.objects)} objects")
+        todo = sum(1 for o in comp.objects if plan.action_for(Ref.of(o)) != UNCHANGED)
+        if todo:  # a component with nothing to apply goes straight to its readiness check
+            whole = len(comp.objects)
+            self.progress.component(comp.name, "applying",
+                                    f"{todo} objects" if todo == whole else f"{todo} of {whole} objects")
         crds_applied = False
         for obj in comp.objects:
             ref = Ref.of(obj)

@@ -71,6 +71,9 @@ def render_summary(plan: Plan, summary: Summary, done: str = "Installed") -> str
     return text + "\n"
 
 
+ACTIVE = ("applying", "waiting", "pruning")  # the states a spinner shows
+
+
 class InstallProgress:
     """Per-component progress on stderr: a live table on a terminal, plain lines otherwise.
 
@@ -97,10 +100,15 @@ class InstallProgress:
             self._display.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            # Leave no spinner turning in the last frame drawn: what was under way stopped.
+            for name, (state, detail, since) in self.states.items():
+                if state in ACTIVE:
+                    self.states[name] = ("interrupted", detail, since)
         if self._display is not None:
             self._display.update(self._table())
-            self._display.__exit__(*exc)
+            self._display.__exit__(exc_type, *exc)
             self._display = None
 
     def component(self, name: str, state: str, detail: str = "") -> None:
@@ -134,11 +142,11 @@ class InstallProgress:
 
         table = Table.grid(padding=(0, 2))
         marks = {"ready": Text("✔", style="green"), "failed": Text("✘", style="red"),
-                 "pending": Text("·", style="dim")}
+                 "pending": Text("·", style="dim"), "interrupted": Text("■", style="yellow")}
         for name in self.names:
             state, detail, since = self.states[name]
             mark = marks.get(state) or Spinner("dots")
-            elapsed = "" if state in ("pending", "ready") else f"{time.monotonic() - since:.0f}s"
+            elapsed = "" if state in ("pending", "ready", "interrupted") else f"{time.monotonic() - since:.0f}s"
             table.add_row(mark, Text(name, style="bold"), Text(state), Text(elapsed, style="dim"),
                           Text(detail, overflow="ellipsis", no_wrap=True))
         return table
