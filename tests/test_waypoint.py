@@ -406,3 +406,28 @@ def test_delete_refuses_gateways_of_another_class(run, cluster):
 def test_delete_needs_names_or_all_but_not_both(cli, args):
     r = cli("waypoint", "delete", *args)
     assert r.code == 2 and "Hint:" in r.err
+
+
+def test_a_waypoint_on_a_revision_tag_shows_the_revision_behind_it():
+    """The REVISION column reads tag -> revision, as the tag's webhook says (a label-less waypoint is on
+    the default tag)."""
+    from meshctl.kube import kinds as K
+    from meshctl.kube.state import Resource
+    from meshctl.mesh.waypoints import waypoint_info
+
+    class Info:
+        cluster = "c1"
+
+    class State:
+        info = Info()
+
+    def gw(labels):
+        return Resource({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+                         "metadata": {"name": "waypoint", "namespace": "apps", "labels": labels},
+                         "spec": {"gatewayClassName": "istio-waypoint"}}, K.GATEWAY)
+
+    tags = {"default": "canary", "prod": "1-30", "same": "same"}
+    assert waypoint_info(State(), gw({}), tags).revision == "default -> canary"
+    assert waypoint_info(State(), gw({"istio.io/rev": "prod"}), tags).revision == "prod -> 1-30"
+    assert waypoint_info(State(), gw({"istio.io/rev": "canary"}), tags).revision == "canary"
+    assert waypoint_info(State(), gw({"istio.io/rev": "same"}), tags).revision == "same"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from meshctl.errors import UsageError
 from meshctl.kube import kinds as K
 from meshctl.kube.fields import Part
-from meshctl.kube.state import ClusterState, Resource
+from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
 
 ISTIOD, CNI, ZTUNNEL = "istiod", "istio-cni", "ztunnel"
@@ -219,3 +219,13 @@ def dataplane_revision(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) 
         if component in links and links[component].revision:
             return links[component].revision
     return None
+
+
+def find_revision_tags(state: ClusterState) -> list[tuple[str, str]]:
+    """(tag, revision) of every revision tag (its injection webhook carries both labels)."""
+    tags = []
+    for webhook in list_if_served(state, K.MUTATING_WEBHOOK) or []:
+        tag = webhook.labels.get(L.TAG)
+        if tag:
+            tags.append((str(tag), str(webhook.labels.get(L.REV, L.DEFAULT_REVISION))))
+    return sorted(set(tags))

@@ -19,10 +19,11 @@ from meshctl.errors import ClusterUnavailableError, ExitCode, NotCapturedError
 from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
-from meshctl.mesh.controlplane import CNI, ISTIOD, ZTUNNEL, ComponentInfo, dataplane_links, find_control_plane
+from meshctl.mesh.controlplane import (CNI, ISTIOD, ZTUNNEL, ComponentInfo, dataplane_links, find_control_plane,
+                                      find_revision_tags)
 from meshctl.mesh.enrollment import (AMBIENT, CONFLICT, NOT_CAPTURED, NamespaceInfo, describe_namespaces,
                                      injection_labels, pod_capture)
-from meshctl.mesh.status import find_revision_tags, is_linux, node_coverage
+from meshctl.mesh.status import is_linux, node_coverage
 from meshctl.mesh.waypoints import conditions
 
 OK, WARNING, FAILURE, SKIPPED = "ok", "warning", "failure", "skipped"

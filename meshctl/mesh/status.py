@@ -10,7 +10,8 @@ from typing import Any
 from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
-from meshctl.mesh.controlplane import ISTIOD, ComponentInfo, find_control_plane, istiod_env_by_revision
+from meshctl.mesh.controlplane import (ISTIOD, ComponentInfo, DataPlaneLink, dataplane_links, find_control_plane,
+                                      find_revision_tags, istiod_env_by_revision)
 from meshctl.mesh.enrollment import AMBIENT, CONFLICT, NamespaceInfo, describe_namespaces
 from meshctl.mesh.gateways import WAYPOINT, class_controllers, env_true, gateway_data_plane, serving_revision
 from meshctl.mesh.waypoints import programmed_condition
@@ -55,6 +56,8 @@ class ClusterStatus:
     gateways: tuple[GatewayState, ...]
     remote_clusters: tuple[str, ...]
     problems: tuple[Problem, ...] = field(default=())
+    # (component, revision it follows or None) for istio-cni and ztunnel, which every revision shares
+    dataplane: tuple[tuple[str, str | None], ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -78,15 +81,6 @@ def find_gateways(state: ClusterState, tags: dict[str, str] | None = None) -> li
                                   plane.label, serving_revision(gw, tags or {}) if plane.istio else "",
                                   programmed, reason, addresses, plane.needs_agentgateway_switch))
     return found
-
-
-def find_revision_tags(state: ClusterState) -> list[tuple[str, str]]:
-    tags = []
-    for webhook in list_if_served(state, K.MUTATING_WEBHOOK) or []:
-        tag = webhook.labels.get(L.TAG)
-        if tag:
-            tags.append((str(tag), str(webhook.labels.get(L.REV, L.DEFAULT_REVISION))))
-    return sorted(set(tags))
 
 
 def find_remote_clusters(state: ClusterState, namespace: str) -> list[str]:
@@ -193,6 +187,8 @@ def describe_status(state: ClusterState, istio_namespace: str = L.ISTIO_NAMESPAC
     waypoints = {(g.namespace, g.name) for g in gateways if g.role == WAYPOINT}
     problems = find_problems(components, missing, enrolled, gateways, waypoints)
     problems += agentgateway_problems(gateways, istiod_env_by_revision(state, istio_namespace) if served else {})
+    links = dataplane_links(state, istio_namespace) if state.serves(K.DAEMON_SET) else []
+    problems += dataplane_problems(links, components)
     info = state.info
     return ClusterStatus(
         cluster=info.cluster, context=info.context, server_version=info.server_version,
@@ -201,4 +197,21 @@ def describe_status(state: ClusterState, istio_namespace: str = L.ISTIO_NAMESPAC
         remote_clusters=tuple(find_remote_clusters(state, istio_namespace)),
         # errors before warnings, each group in the order found
         problems=tuple(sorted(problems, key=lambda p: p.severity != "error")),
+        dataplane=tuple((link.component, link.revision) for link in links),
     )
+
+
+def dataplane_problems(links: list[DataPlaneLink], components: list[ComponentInfo]) -> list[Problem]:
+    """ztunnel or istio-cni following an istiod revision that is not installed (it keeps running, so it
+    looks ready, but gets no configuration)."""
+    installed = sorted({c.revision for c in components if c.component == ISTIOD})
+    problems = []
+    for link in links:
+        if link.revision in installed:
+            continue
+        what = (f"{link.component} follows revision {link.revision}, whose istiod is not installed" if link.revision
+                else f"{link.component} points at {link.address or 'no address'}, which names no istiod")
+        hint = (f"move it, node by node: meshctl dataplane upgrade --revision {installed[0]}" if installed
+                else "install a control plane: meshctl install")
+        problems.append(Problem("error", what, hint))
+    return problems

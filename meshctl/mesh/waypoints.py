@@ -17,6 +17,7 @@ from meshctl.kube import kinds as K
 from meshctl.kube.fields import Part
 from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
+from meshctl.mesh.controlplane import find_revision_tags
 
 if TYPE_CHECKING:
     from meshctl.kube.apply import ClusterWriter
@@ -102,14 +103,17 @@ def programmed_condition(gateway: Resource) -> tuple[str, str]:
     return next(((c.status, c.reason) for c in conditions(gateway) if c.type == PROGRAMMED), ("Unknown", ""))
 
 
-def waypoint_info(state: ClusterState, gateway: Resource) -> WaypointInfo:
+def waypoint_info(state: ClusterState, gateway: Resource, tags: dict[str, str] | None = None) -> WaypointInfo:
     conds = conditions(gateway)
     programmed = next((c.status for c in conds if c.type == PROGRAMMED), "Unknown")
+    revision = _label(gateway, L.REV) or L.DEFAULT_REVISION
+    if tags and revision in tags and tags[revision] != revision:
+        revision = f"{revision} -> {tags[revision]}"  # a tag: the revision that serves it
     return WaypointInfo(
         cluster=state.info.cluster,
         namespace=gateway.namespace,
         name=gateway.name,
-        revision=_label(gateway, L.REV) or L.DEFAULT_REVISION,
+        revision=revision,
         traffic_type=_label(gateway, L.WAYPOINT_FOR) or DEFAULT_TRAFFIC,
         programmed=programmed,
         conditions=conds,
@@ -119,7 +123,8 @@ def waypoint_info(state: ClusterState, gateway: Resource) -> WaypointInfo:
 def find_waypoints(state: ClusterState, namespace: str | None = None) -> list[WaypointInfo]:
     """Every waypoint in ``namespace`` (all namespaces when None), sorted by namespace and name."""
     _require_gateway_api(state)
-    found = [waypoint_info(state, g) for g in state.list(K.GATEWAY, namespace) if is_waypoint(g)]
+    tags = dict(find_revision_tags(state))
+    found = [waypoint_info(state, g, tags) for g in state.list(K.GATEWAY, namespace) if is_waypoint(g)]
     return sorted(found, key=lambda w: (w.namespace, w.name))
 
 

@@ -52,8 +52,10 @@ def render_status(statuses: Sequence[ClusterStatus]) -> str:
                                       f"Kubernetes {s.server_version}" if s.server_version else "") if x)
         coverage = "unknown" if s.nodes is None else f"{s.nodes_with_ztunnel}/{s.nodes} nodes"
         tags = ", ".join(f"{t} -> {r}" for t, r in s.revision_tags) or "none"
+        follows = ", ".join(f"{c} -> {r or 'no istiod'}" for c, r in s.dataplane) or "none"
         rows = [
             ("control plane", _components(s)),
+            ("data plane", follows),
             ("revision tags", tags),
             ("ztunnel", coverage),
             ("enrolled", _enrolled(s)),

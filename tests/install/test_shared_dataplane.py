@@ -41,6 +41,7 @@ def test_a_revision_install_leaves_the_shared_data_plane_alone(cluster):
         assert after[name]["metadata"]["resourceVersion"] == before[name]["metadata"]["resourceVersion"], name
     assert xds_address(kube) == "istiod.istio-system.svc:15012"
     assert kube.get_object("deployments.apps", "istiod-canary", NS) is not None
+    assert "data plane      istio-cni -> default, ztunnel -> default" in plain("status").out
     # a re-run of the default install keeps following default too, and re-runs change nothing there
     again = run("install", "--revision", "canary", "-y")
     assert again.code == 0 and daemonsets(kube)["ztunnel"]["metadata"]["resourceVersion"] == \
@@ -81,6 +82,10 @@ def test_check_is_red_when_ztunnel_follows_an_istiod_that_is_gone(cluster):
     assert result["status"] == "failure", result
     assert "follows revision default, whose istiod is not installed" in result["detail"]
     assert r.code == 1
+    status = plain("status")
+    assert "data plane      istio-cni -> default, ztunnel -> default" in status.out
+    assert "ztunnel follows revision default, whose istiod is not installed" in status.out
+    assert "hint: install a control plane: meshctl install" in status.out
 
 
 @pytest.mark.parametrize("address, revision", [
