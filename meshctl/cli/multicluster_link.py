@@ -144,7 +144,9 @@ def unlink(
 
     Deletes the remote secrets the named clusters hold of each other, and the reader token Secret,
     ServiceAccount, ClusterRole and Binding that link created in a cluster that is then linked with no
-    other; what an install created is never removed. Running it again changes nothing.
+    other; what an install created is never removed. What 'expose' made (east-west gateway, network
+    label, multi-network) stays, and is listed with the command that removes each. Running it again
+    changes nothing.
     """
     from meshctl.install import multicluster as mc
     from meshctl.render.console import print_err
@@ -171,7 +173,29 @@ def unlink(
     confirm(f"Unlink {len(targets)} clusters ({_counts(plan.steps)})?", yes)
     result = mc.unlink(targets)
     _print_result(result.steps, targets, verb="unlinked")
+    _print_left_in_place(names, identities)
     _raise_failures(result.failures, "unlink")
+
+
+def _print_left_in_place(names, identities) -> None:
+    """What 'expose' made stays (other links or gateways may use it): say what, and how to remove each."""
+    from meshctl.mesh import labels as L
+    from meshctl.render.console import print_err
+
+    for ctx in names:
+        ident = identities.get(ctx)
+        if ident is None:
+            continue
+        parts = [f"east-west gateway {g.namespace}/{g.name} (kubectl --context {ctx} -n {g.namespace} delete "
+                 f"gateways.gateway.networking.k8s.io {g.name})" for g in ident.east_west]
+        if ident.network:
+            parts.append(f"network label {ident.network} (kubectl --context {ctx} label namespace "
+                         f"{L.ISTIO_NAMESPACE} {L.NETWORK}-)")
+        if ident.multi_network:
+            parts.append(f"multi-network on (for a meshctl install: meshctl upgrade --context {ctx} --set "
+                         "features.multiNetwork=false)")
+        if parts:
+            print_err(f"context {ctx}: left in place, as 'multicluster expose' made them: " + "; ".join(parts))
 
 
 # -- the steps the commands share --------------------------------------------------------------------------

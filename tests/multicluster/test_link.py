@@ -325,6 +325,12 @@ def test_unlink_is_the_exact_inverse_of_link(cli, mesh):
     assert m.object_names() == before
     assert "delete    ServiceAccount istio-system/istio-reader-service-account" in r.out  # only ctx-b's
     assert r.out.count("ServiceAccount") == 1
+    # what expose made stays, each piece with the command that removes it
+    assert ("context ctx-a: left in place, as 'multicluster expose' made them: east-west gateway "
+            "istio-system/istio-eastwestgateway (kubectl --context ctx-a -n istio-system delete "
+            "gateways.gateway.networking.k8s.io istio-eastwestgateway); network label net-alpha (kubectl "
+            "--context ctx-a label namespace istio-system topology.istio.io/network-); multi-network on "
+            "(for a meshctl install: meshctl upgrade --context ctx-a --set features.multiNetwork=false)") in r.err
     m.clear_requests()
     again = cli(*UNLINK, *m.args())
     assert again.code == 0 and "nothing to remove" in again.err
@@ -457,3 +463,29 @@ def test_a_loopback_server_stops_link_before_any_change(cli, mesh):
     assert "context ctx-a: peers would reach cluster alpha at http://127.0.0.1:" in r.err
     assert "nothing was changed" in r.err and "--server ctx-a=URL --server ctx-b=URL" in r.err
     assert m.writes() == {ctx: [] for ctx in m.contexts}
+
+
+def test_the_commands_unlink_names_for_what_it_leaves_work_as_written(cli, mesh):
+    import shlex
+    import shutil
+    import subprocess
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    m = mesh(2)
+    assert verified(cli(*LINK, *m.args()), m)
+    r = cli(*UNLINK, *m.args())
+    line = next(x for x in r.err.splitlines() if x.startswith("context ctx-a: left in place"))
+    commands = [part.split("(", 1)[1].rstrip(")") for part in line.split(": ", 1)[1].split("; ")
+                if "(kubectl " in part]
+    assert len(commands) == 2
+    m["ctx-a"].kube.anonymous = True  # kubectl sends no token over plain http (see tests/fakekube/README.md)
+    for command in commands:
+        words = shlex.split(command)
+        done = subprocess.run([kubectl, "--kubeconfig", m.kubeconfig, *words[1:]], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, (command, done.stderr)
+    assert m["ctx-a"].kube.get_object("gateways.gateway.networking.k8s.io", "istio-eastwestgateway", NS) is None
+    assert "topology.istio.io/network" not in m["ctx-a"].kube.get_object("namespaces", NS)["metadata"]["labels"]
+    assert cli("upgrade", "--context", "ctx-a", "--set", "features.multiNetwork=false", "--help").code == 0
