@@ -8,7 +8,6 @@ import base64
 import copy
 import functools
 import itertools
-import tarfile
 import time
 from fractions import Fraction
 
@@ -770,19 +769,11 @@ SCENARIOS = {
 def _release_inputs():
     """Istio 1.30.3's CRDs and injection templates from shared/data/upstream, or stand-ins."""
     from meshctl.install.render import INJECTION_TEMPLATE_FILES
-    from meshctl.kube.files import parse_yaml_documents
-    from tests.conftest import UPSTREAM
-    from tests.install.conftest import istio_crd
+    from tests.install.conftest import istio_crd, istio_release_inputs
 
-    base, istiod = UPSTREAM / "base-1.30.3.tgz", UPSTREAM / "istiod-1.30.3.tgz"
-    if base.is_file() and istiod.is_file():
-        with tarfile.open(istiod) as tar:
-            templates = {m.name.rsplit("/", 1)[1]: tar.extractfile(m).read().decode()
-                         for m in tar.getmembers() if m.isfile() and m.name.startswith("istiod/files/")}
-        with tarfile.open(base) as tar:
-            text = tar.extractfile("base/files/crd-all.gen.yaml").read().decode()
-        crds = [d.data for d in parse_yaml_documents(text, "crd-all.gen.yaml", item_lines=False) if d.data]
-        return crds, templates
+    found = istio_release_inputs()
+    if found is not None:
+        return found
     templates = {name: f"# {name}\n" for name in INJECTION_TEMPLATE_FILES}
     return [istio_crd("destinationrules", "DestinationRule", "networking.istio.io")], templates
 

@@ -82,10 +82,19 @@ def uninstall(
             parts.append(f"waypoints {', '.join(blockers.waypoints)}")
         if blockers.tags:
             parts.append(f"revision tags {', '.join(blockers.tags)}")
+        steps = []
+        if blockers.namespaces:
+            steps.append(f"meshctl namespace unenroll {' '.join(blockers.namespaces)} --delete-waypoint")
+        for ref in blockers.waypoints:
+            ns, _, name = ref.partition("/")
+            steps.append(f"meshctl waypoint delete -n {ns} {name}")
+        for tag in blockers.tags:
+            target = sorted(others)[0] if others else ""
+            steps.append(f"meshctl tag set {tag} --revision {target} --overwrite" if target
+                         else f"meshctl tag remove {tag}")
         raise MeshctlError(
             f"{' and '.join(parts)} still rely on the control plane being removed",
-            hint="unenroll them first (meshctl namespace unenroll NS --delete-waypoint; meshctl tag set/remove), "
-                 "or pass --force if their pods may lose networking",
+            hint="first: " + "; ".join(steps) + " — or pass --force if their pods may lose networking",
         )
     keeping = (f"keeping Base, istio-cni and ztunnel: revision(s) {', '.join(others)} still use them"
                if others and rev is not None else "")

@@ -656,10 +656,13 @@ class Installer:
             details.extend("  " + line for line in explain_not_ready(self.state, ref))
         first, why = waiting[0]
         more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
+        # CRDs have no pods: what holds them back is in their conditions.
+        what = (f"see why: kubectl get crd {first.name} -o jsonpath='{{.status.conditions}}'"
+                if all(r.kind is K.CRD for r, _ in waiting) else "fix what the pods report above")
         return InstallTimeout(
             f"{component} not ready after {self.timeout:g}s: {first}: {why}{more}",
-            hint="fix what the pods report above, then run the same command again: it continues where it "
-                 "stopped (or wait longer with --readiness-timeout)",
+            hint=f"{what}, then run the same command again: it continues where it stopped (or wait longer "
+                 "with --readiness-timeout)",
             details=details,
         )
 

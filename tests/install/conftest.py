@@ -81,3 +81,21 @@ def istiod_env(kube: FakeKube, name: str = "istiod") -> dict[str, str]:
     obj = kube.get_object("deployments.apps", name, "istio-system")
     [container] = obj["spec"]["template"]["spec"]["containers"]
     return {e["name"]: e.get("value") for e in container.get("env") or []}
+
+
+def istio_release_inputs() -> tuple[list[dict], dict[str, str]] | None:
+    """Istio 1.30.3's CRDs and injection templates, read straight from the release archives in
+    shared/data/upstream; None where those are absent (CI machines)."""
+    from meshctl.kube.files import parse_yaml_documents
+    from tests.conftest import UPSTREAM
+
+    base, istiod = UPSTREAM / "base-1.30.3.tgz", UPSTREAM / "istiod-1.30.3.tgz"
+    if not (base.is_file() and istiod.is_file()):
+        return None
+    with tarfile.open(istiod) as tar:
+        templates = {m.name.rsplit("/", 1)[1]: tar.extractfile(m).read().decode()
+                     for m in tar.getmembers() if m.isfile() and m.name.startswith("istiod/files/")}
+    with tarfile.open(base) as tar:
+        text = tar.extractfile("base/files/crd-all.gen.yaml").read().decode()
+    crds = [d.data for d in parse_yaml_documents(text, "crd-all.gen.yaml", item_lines=False) if d.data]
+    return crds, templates

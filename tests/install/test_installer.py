@@ -187,9 +187,20 @@ def test_timeout_names_the_unready_pods_and_their_reasons(cluster):
     assert "\n" not in str(err.value)
     assert "Cni not ready" in text and "DaemonSet istio-system/istio-cni-node" in text
     assert "ImagePullBackOff (pull access denied)" in text and "Failed to pull image" in text
+    assert err.value.hint.startswith("fix what the pods report above, then run the same command again")
     # Pilot did not depend on Cni, so it became ready; Ztunnel never started.
     assert kube.get_object("deployments.apps", "istiod", "istio-system")["status"]["readyReplicas"] == 1
     assert kube.get_object("daemonsets.apps", "ztunnel", "istio-system") is None
+
+
+def test_a_crd_that_never_gets_established_points_at_its_conditions(cluster):
+    kube, connect = cluster
+    kube.controllers.discard("crds")
+    with pytest.raises(InstallTimeout) as err:
+        install(connect, components(), timeout=0.3)
+    assert str(err.value).startswith("Base not ready")
+    assert err.value.hint.startswith("see why: kubectl get crd widgets.example.istio.io -o "
+                                     "jsonpath='{.status.conditions}', then run the same command again")
 
 
 def test_interrupted_install_completes_on_a_rerun(cluster):

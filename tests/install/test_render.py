@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import tarfile
 
 import pytest
 
@@ -18,6 +17,7 @@ from meshctl.install.values import resolve
 from meshctl.kube.files import parse_yaml_documents
 from meshctl.kube.yamlio import kubernetes_loader
 from meshctl.mesh import labels as L
+from tests.install.conftest import istio_release_inputs
 from tests.conftest import UPSTREAM
 
 ISTIO_CRD_NAMES = {
@@ -54,16 +54,10 @@ SYNTHETIC_CRDS = [
 @pytest.fixture(scope="module")
 def real():
     """Istio 1.30.3's CRDs and injection templates, read straight from the release archives."""
-    base, istiod = UPSTREAM / "base-1.30.3.tgz", UPSTREAM / "istiod-1.30.3.tgz"
-    if not (base.is_file() and istiod.is_file()):
+    found = istio_release_inputs()
+    if found is None:
         pytest.skip(f"Istio 1.30.3 chart archives not found in {UPSTREAM}")
-    with tarfile.open(istiod) as tar:
-        templates = {m.name.rsplit("/", 1)[1]: tar.extractfile(m).read().decode()
-                     for m in tar.getmembers() if m.isfile() and m.name.startswith("istiod/files/")}
-    with tarfile.open(base) as tar:
-        text = tar.extractfile("base/files/crd-all.gen.yaml").read().decode()
-    crds = [d.data for d in parse_yaml_documents(text, "crd-all.gen.yaml", item_lines=False) if d.data]
-    return crds, templates
+    return found
 
 
 def do_render(profile="ambient", sets=(), overrides=None, **kw) -> list[ComponentManifest]:

@@ -87,7 +87,8 @@ def test_uninstall_refuses_while_namespaces_are_enrolled(cluster):
     kube.add_all([istiod(), owned(cm("istio"), "Pilot"), ns("apps", **{L.DATAPLANE_MODE: "ambient"})])
     result = run("uninstall", "--revision", "default", "-y")
     assert result.code == 1
-    assert "namespaces apps still rely on the control plane" in result.err and "Hint:" in result.err
+    assert "namespaces apps still rely on the control plane" in result.err
+    assert "Hint: first: meshctl namespace unenroll apps --delete-waypoint — or pass --force" in result.err
     assert kube.get_object("configmaps", "istio", "istio-system") is not None
     forced = run("uninstall", "--revision", "default", "-y", "--force")
     assert forced.code == 0 and kube.get_object("configmaps", "istio", "istio-system") is None
@@ -99,6 +100,10 @@ def test_uninstall_refuses_while_a_tag_points_at_the_revision(cluster):
                   tag_webhook("default", "canary")])
     result = run("uninstall", "--revision", "canary", "-y")
     assert result.code == 1 and "revision tags default" in result.err
+    hint = "meshctl tag set default --revision default --overwrite"
+    assert f"Hint: first: {hint} —" in result.err
+    assert run(*hint.split()[1:], "-y").code == 0  # the hint, run as written, clears the way
+    assert run("uninstall", "--revision", "canary", "-y").code == 0
 
 
 def test_purge_removes_crds_and_every_revision_and_is_idempotent(cluster):
