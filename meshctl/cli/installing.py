@@ -12,11 +12,10 @@ from typing import Any
 
 from meshctl.errors import ClusterUnavailableError, MeshctlError, UsageError
 
-# The --components name of each component (COMPONENT_NAMES also takes aliases).
+# The --components name of each component, and the aliases --components also takes.
 COMPONENT_FLAGS = {"base": "Base", "pilot": "Pilot", "cni": "Cni", "ztunnel": "Ztunnel", "ingress": "IngressGateways",
                    "tag": "RevisionTag"}
-COMPONENT_NAMES = {"base": "Base", "pilot": "Pilot", "istiod": "Pilot", "cni": "Cni", "ztunnel": "Ztunnel",
-                   "ingress": "IngressGateways", "ingressgateways": "IngressGateways", "tag": "RevisionTag",
+COMPONENT_NAMES = {**COMPONENT_FLAGS, "istiod": "Pilot", "ingressgateways": "IngressGateways",
                    "revisiontag": "RevisionTag"}
 
 
@@ -241,50 +240,21 @@ def run_install(req: RenderRequest, *, context, kubeconfig, timeout: float, yes:
                  reset_values=reset_values)
 
 
-# Values that identify a cluster in its mesh: dropping one splits it from its peers.
-IDENTITY_VALUES = (("values", "global", "meshID"), ("values", "global", "multiCluster", "clusterName"),
-                   ("values", "global", "network"), ("meshConfig", "trustDomain"))
-
-
-def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(tree, dict) and tree:
-        out: dict[str, Any] = {}
-        for key, value in tree.items():
-            out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: tree} if prefix else {}
-
-
-def _dig(tree: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        tree = tree.get(key) if isinstance(tree, dict) else None
-    return tree
-
-
 def show_value_changes(before, after, *, force: bool) -> None:
     """Print the user-value changes since the stored install (first, before any object), and refuse to
     drop a value that identifies the cluster in a mesh unless --force."""
+    from meshctl.install.values import dropped_identity, value_changes
     from meshctl.render.console import print_err
 
-    old, new = _flat(before.user_values), _flat(after.user_values)
-    lines = [f"  {key}: {_shown(old.get(key))} → {_shown(new.get(key))}"
-             for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key) and key != "profile"]
-    if before.profile != after.profile:
-        lines.insert(0, f"  profile: {before.profile} → {after.profile}")
+    lines = value_changes(before, after)
     if lines:
-        print_err("Values changed since the last install:\n" + "\n".join(lines))
-    # A value set anew with --set is the user's intent; one that would silently vanish is not.
-    lost = [(".".join(path), _dig(before.values, path)) for path in IDENTITY_VALUES
-            if _dig(before.values, path) and not _dig(after.values, path)]
+        print_err("Values changed since the last install:\n" + "\n".join(f"  {line}" for line in lines))
+    lost = dropped_identity(before, after)
     if lost and not force:
         key, was = lost[0]
         raise MeshctlError(f"{key} would be dropped (it was {was!r}): it identifies this cluster in its mesh, "
                            "and its peers would no longer recognise it",
                            hint=f"keep it (drop --reset-values, or --set {key}={was}), or pass --force if that is the intent")
-
-
-def _shown(value: Any) -> str:
-    return "(unset)" if value in (None, "") else repr(value) if isinstance(value, str) else str(value)
 
 
 def install_into(state, writer, req: RenderRequest, *, timeout: float, yes: bool, dry_run: bool, force: bool,
@@ -295,10 +265,10 @@ def install_into(state, writer, req: RenderRequest, *, timeout: float, yes: bool
     from meshctl.render.console import print_err, warn
 
     spec = resolve_spec(req)
-    # What the user chose at the install before (meshctl keeps it in the cluster) stays, with this run's
-    # flags on top, as `helm upgrade --reuse-values`; --reset-values starts again from the profile.
     if not upgrade and not skip_precheck:
         run_prechecks(state, spec, force=force)
+    # What the user chose at the install before (meshctl keeps it in the cluster) stays, with this run's
+    # flags on top, as `helm upgrade --reuse-values`; --reset-values starts again from the profile.
     stored = ops.stored_user_values(state, spec.namespace, spec.revision)
     if stored is not None:
         before = resolve_spec(RenderRequest(profile=None, revision=req.revision, artifacts=req.artifacts), stored)

@@ -559,3 +559,44 @@ def _apply_platform(tree: dict, user: dict) -> None:
     for key, value in PLATFORM_CNI.get(platform, {}).items():
         if key not in user_cni:
             tree["values"]["cni"][key] = value
+
+
+# Values that identify a cluster in its mesh: dropping one splits it from its peers.
+IDENTITY_VALUES = (("values", "global", "meshID"), ("values", "global", "multiCluster", "clusterName"),
+                   ("values", "global", "network"), ("meshConfig", "trustDomain"))
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict) and tree:
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: tree} if prefix else {}
+
+
+def _dig(tree: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        tree = tree.get(key) if isinstance(tree, dict) else None
+    return tree
+
+
+def _shown(value: Any) -> str:
+    return "(unset)" if value in (None, "") else repr(value) if isinstance(value, str) else str(value)
+
+
+def value_changes(before: InstallSpec, after: InstallSpec) -> list[str]:
+    """The user values that differ between two installs, a line each: ``values.global.meshID: 'mesh1' → (unset)``."""
+    old, new = _flat(before.user_values), _flat(after.user_values)
+    lines = [f"{key}: {_shown(old.get(key))} → {_shown(new.get(key))}"
+             for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key) and key != "profile"]
+    if before.profile != after.profile:
+        lines.insert(0, f"profile: {before.profile} → {after.profile}")
+    return lines
+
+
+def dropped_identity(before: InstallSpec, after: InstallSpec) -> list[tuple[str, Any]]:
+    """(dotted key, old value) of each mesh-identity value ``after`` no longer has. A value set anew is
+    the user's intent and not listed; one that would silently vanish is."""
+    return [(".".join(path), _dig(before.values, path)) for path in IDENTITY_VALUES
+            if _dig(before.values, path) and not _dig(after.values, path)]
