@@ -98,7 +98,10 @@ def find_control_plane(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) 
             continue
         image = _main_image(ds, container)
         ready, desired = _daemonset_counts(ds)
-        found.append(ComponentInfo(component, "DaemonSet", ds.namespace, ds.name, _revision(ds), image,
+        revision = _revision(ds)
+        if component == ZTUNNEL:  # the istiod it talks to says which revision it follows, not its labels
+            revision = _ztunnel_link(state, ds).revision or revision
+        found.append(ComponentInfo(component, "DaemonSet", ds.namespace, ds.name, revision, image,
                                    image_version(image), ready, desired))
     order = {ISTIOD: 0, CNI: 1, ZTUNNEL: 2}
     return sorted(found, key=lambda c: (order[c.component], c.revision, c.name))
@@ -206,10 +209,14 @@ def dataplane_links(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> 
         if _is_cni(ds):
             links.append(DataPlaneLink(CNI, ds.name, _revision(ds), ""))
         elif _is_ztunnel(ds):
-            proxy = next((c for c in _containers(ds) if c.text("name") == "istio-proxy"), None)
-            address = _env(proxy, "XDS_ADDRESS") if proxy is not None else ""
-            links.append(DataPlaneLink(ZTUNNEL, ds.name, revision_of_address(state, namespace, address), address))
+            links.append(_ztunnel_link(state, ds))
     return links
+
+
+def _ztunnel_link(state: ClusterState, ds: Resource) -> DataPlaneLink:
+    proxy = next((c for c in _containers(ds) if c.text("name") == "istio-proxy"), None)
+    address = _env(proxy, "XDS_ADDRESS") if proxy is not None else ""
+    return DataPlaneLink(ZTUNNEL, ds.name, revision_of_address(state, ds.namespace, address), address)
 
 
 def dataplane_revision(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> str | None:

@@ -50,7 +50,8 @@ def render_version(client: str, clusters: Sequence[ClusterVersions], short: bool
             lines.append("  no Istio control plane found")
             continue
         rows = [
-            (comp.component, comp.revision if comp.component == "istiod" else "", comp.version or "unknown",
+            # istio-cni's and ztunnel's REVISION is the one they follow (every revision shares them)
+            (comp.component, comp.revision, comp.version or "unknown",
              f"{comp.ready}/{comp.desired}", f"{comp.namespace}/{comp.name}", comp.image)
             for comp in c.components
         ]

@@ -70,6 +70,9 @@ def test_upgrade_moves_istio_cni_then_ztunnel_one_node_at_a_time(cluster):
     assert set(now) == set(zt) and not set(now.values()) & set(zt.values())  # a new pod on every node
     ds = kube.get_object("daemonsets.apps", "ztunnel", NS)
     assert ds["spec"]["updateStrategy"]["type"] == "RollingUpdate"  # the rendered strategy is back
+    version = plain("version")
+    ztunnel_row = next(line for line in version.out.splitlines() if line.split()[:1] == ["ztunnel"])
+    assert ztunnel_row.split()[1] == "canary", version.out  # the revision it follows, read from its address
     # running it again restarts nothing
     start = len(kube.requests)
     assert plain("dataplane", "upgrade", "--revision", "canary", "-y").code == 0
