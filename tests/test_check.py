@@ -376,3 +376,14 @@ def test_check_is_identical_from_files_and_the_snapshot(cli, tmp_path):
     for category in snap:
         assert category.pop("cluster") == "cluster2"
     assert files == snap
+
+
+def test_the_gatewayclass_hint_restarts_an_istiod_that_exists_or_says_to_install_one(cli, cluster):
+    kube, kc = cluster
+    kube.delete_object("gatewayclasses", "istio-waypoint")
+    name = "GatewayClasses istio and istio-waypoint are accepted"
+    hint = checks(cli("check", "--kubeconfig", kc, "-o", "json"))[name]["hint"]
+    assert "kubectl -n istio-system rollout restart deployment/istiod)" in hint
+    kube.delete_object("deploy", "istiod", NS)  # nothing left to restart: the hint must not name it
+    hint = checks(cli("check", "--kubeconfig", kc, "-o", "json"))[name]["hint"]
+    assert hint == "no istiod runs to register them: install the control plane (meshctl install)"

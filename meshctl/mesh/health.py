@@ -714,10 +714,12 @@ def gateway_classes(inst: Installation) -> Iterable[CheckResult]:
             why = f"Accepted={accepted.status} ({accepted.reason})" if accepted else "no Accepted condition"
             problems.append(f"GatewayClass {class_name}: {why}")
     if problems:
-        yield CheckResult(name, FAILURE, "\n".join(problems),
-                          "istiod registers them when it starts with the Gateway API CRDs present: restart it "
-                          f"(kubectl -n {inst.namespace} rollout restart deployment/{_istiod_name(inst, 'default')}) "
-                          "and read its logs")
+        # Any running istiod registers them; name one that exists (the default revision's first).
+        running = sorted(inst.all_istiods, key=lambda c: (c.revision != L.DEFAULT_REVISION, c.revision))
+        hint = ("istiod registers them when it starts with the Gateway API CRDs present: restart it "
+                f"(kubectl -n {running[0].namespace} rollout restart deployment/{running[0].name}) and read its logs"
+                if running else "no istiod runs to register them: install the control plane (meshctl install)")
+        yield CheckResult(name, FAILURE, "\n".join(problems), hint)
     else:
         yield _ok(name)
 
