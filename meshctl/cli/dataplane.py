@@ -52,7 +52,7 @@ def upgrade(
     from meshctl.install.render import CNI, ZTUNNEL
     from meshctl.kube.apply import WaitTimeout
     from meshctl.mesh.controlplane import dataplane_revision
-    from meshctl.render.console import print_err, warn
+    from meshctl.render.console import print_err, print_out, warn
 
     wait = parse_timeout(timeout)
     selector = dp.parse_node_selector(nodes)
@@ -79,7 +79,7 @@ def upgrade(
     if dry_run:
         for comp in components:
             for obj in comp.objects:
-                print(f"would apply {obj['kind'].lower()}/{obj['metadata']['name']}")
+                print_out(f"would apply {obj['kind'].lower()}/{obj['metadata']['name']}")
         print_err("dry run: nothing was changed")
         return
     confirm(f"Restart istio-cni and ztunnel on {where} of context {state.info.context}?", yes)

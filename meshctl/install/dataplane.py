@@ -41,7 +41,6 @@ def parse_node_selector(text: str | None) -> dict[str, str]:
 
 @dataclass
 class RollResult:
-    component: str
     rolled: list[str] = field(default_factory=list)  # nodes whose pod was replaced
     current: list[str] = field(default_factory=list)  # nodes already on the new pod
     left: list[str] = field(default_factory=list)  # nodes outside --nodes still on the old pod
@@ -95,7 +94,7 @@ def roll(state: ClusterState, writer: ClusterWriter, daemonset: dict[str, Any], 
                            hint="run the same command again")
     template = ds.fields.part("spec", "template")
     chosen = set(nodes) if nodes is not None else None
-    result = RollResult(meta.get("labels", {}).get("app") or name)
+    result = RollResult()
     by_node = _pods_by_node(state, ds)
     todo = []
     for node in sorted(by_node):
