@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,19 +24,9 @@ GatewayApi = Annotated[bool, typer.Option(
     "unless that release or a newer one is there; waypoints and ingress Gateways need them.")]
 
 
-ResetValues = Annotated[bool, typer.Option(
-    "--reset-values", rich_help_panel=io.VALUES,
-    help="start from the profile and this run's flags only, instead of re-using the values the last install "
-         "stored in the cluster.")]
-InstallProfile = Annotated[Optional[str], typer.Option(
-    "--profile", "-p", metavar="NAME|FILE", rich_help_panel=io.VALUES, show_default=False,
-    help="built-in profile (ambient, minimal, ambient-ingress) or a profile file (default: the one the last "
-         "install of this revision used, else ambient).")]
-
-
 @app.command("install")
 def install(
-    profile: InstallProfile = None,
+    profile: io.StoredProfile = None,
     files: io.ValuesFiles = None,
     sets: io.Sets = None,
     revision: io.Revision = None,
@@ -53,7 +43,7 @@ def install(
     readiness_timeout: ReadinessTimeout = "300s",
     skip_precheck: SkipPrecheck = False,
     gateway_api: GatewayApi = False,
-    reset_values: ResetValues = False,
+    reset_values: io.ResetValues = False,
     context: opt.Context = None,
     kubeconfig: opt.Kubeconfig = None,
 ) -> None:

@@ -12,6 +12,14 @@ UPSTREAM = "Upstream files"
 Profile = Annotated[str, typer.Option(
     "--profile", "-p", metavar="NAME|FILE", rich_help_panel=VALUES,
     help="built-in profile (ambient, minimal, ambient-ingress) or a profile file.")]
+StoredProfile = Annotated[Optional[str], typer.Option(
+    "--profile", "-p", metavar="NAME|FILE", rich_help_panel=VALUES, show_default=False,
+    help="built-in profile (ambient, minimal, ambient-ingress) or a profile file (default: the one the last "
+         "install of this revision used, else ambient).")]
+ResetValues = Annotated[bool, typer.Option(
+    "--reset-values", rich_help_panel=VALUES,
+    help="start from the profile and this run's flags only, instead of re-using the values the last install "
+         "stored in the cluster.")]
 ValuesFiles = Annotated[Optional[list[str]], typer.Option(
     "--filename", "-f", metavar="FILE", rich_help_panel=VALUES, show_default=False,
     help="values file (a values tree or an IstioOperator); repeat, later files win.")]

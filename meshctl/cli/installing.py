@@ -240,6 +240,21 @@ def run_install(req: RenderRequest, *, context, kubeconfig, timeout: float, yes:
                  reset_values=reset_values)
 
 
+def with_stored_values(state, spec, req: RenderRequest, *, reset_values: bool, force: bool):
+    """(the spec to render, whether values were stored). The spec: what the user chose at the last install (meshctl keeps it in the cluster) with
+    this run's flags on top, as `helm upgrade --reuse-values`; --reset-values starts from the profile.
+    The value changes are printed first (install, upgrade and manifest diff alike)."""
+    from meshctl.install import operations as ops
+
+    stored = ops.stored_user_values(state, spec.namespace, spec.revision)
+    if stored is None:
+        return spec, False
+    before = resolve_spec(RenderRequest(profile=None, revision=req.revision, artifacts=req.artifacts), stored)
+    after = spec if reset_values else resolve_spec(req, stored)
+    show_value_changes(before, after, force=force)
+    return after, True
+
+
 def show_value_changes(before, after, *, force: bool) -> None:
     """Print the user-value changes since the stored install (first, before any object), and refuse to
     drop a value that identifies the cluster in a mesh unless --force."""
@@ -267,14 +282,7 @@ def install_into(state, writer, req: RenderRequest, *, timeout: float, yes: bool
     spec = resolve_spec(req)
     if not upgrade and not skip_precheck:
         run_prechecks(state, spec, force=force)
-    # What the user chose at the install before (meshctl keeps it in the cluster) stays, with this run's
-    # flags on top, as `helm upgrade --reuse-values`; --reset-values starts again from the profile.
-    stored = ops.stored_user_values(state, spec.namespace, spec.revision)
-    if stored is not None:
-        before = resolve_spec(RenderRequest(profile=None, revision=req.revision, artifacts=req.artifacts), stored)
-        if not reset_values:
-            spec = resolve_spec(req, stored)
-        show_value_changes(before, spec, force=force)
+    spec, stored = with_stored_values(state, spec, req, reset_values=reset_values, force=force)
     if upgrade:
         check_upgrade(state, spec, force=force)
     req = leave_shared_dataplane(state, spec, req)
@@ -286,7 +294,7 @@ def install_into(state, writer, req: RenderRequest, *, timeout: float, yes: bool
     print_err(f"{'Upgrading' if upgrade else 'Installing'} Istio {spec.istio_version} "
               f"(profile {spec.profile}, revision {ops.revision_name(spec.revision)}) "
               f"into context {state.info.context}")
-    if upgrade and stored is None:
+    if upgrade and not stored:
         warn("no values stored by an earlier meshctl install were found; using the given values only")
     return apply_install(state, writer, components, spec, req, timeout=timeout, yes=yes, dry_run=dry_run,
                          force=force, show_diff=show_diff or upgrade,

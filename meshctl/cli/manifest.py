@@ -53,7 +53,7 @@ def diff(
     files_to_compare: Annotated[Optional[list[str]], typer.Argument(
         metavar="[OLD NEW]", show_default=False,
         help="two manifest files to compare; without them the render is compared with the live cluster.")] = None,
-    profile: io.Profile = "ambient",
+    profile: io.StoredProfile = None,
     files: io.ValuesFiles = None,
     sets: io.Sets = None,
     revision: io.Revision = None,
@@ -63,14 +63,17 @@ def diff(
     components: io.Components = None,
     artifacts: io.Artifacts = None,
     artifact_sha256: io.ArtifactSha256 = None,
+    reset_values: io.ResetValues = False,
     context: opt.Context = None,
     kubeconfig: opt.Kubeconfig = None,
 ) -> None:
     """Show what differs, object by object, as a unified diff; exit 0 when nothing differs, 1 when
     something does (like kubectl diff).
 
-    Without files it renders with the given values and asks the cluster (server-side dry run) what
-    applying would change, including what the install would delete. With two files it compares them.
+    Without files it renders what `install` with the same flags would (the values stored by the last
+    install, this run's on top; --reset-values for the profile only), lists the value changes, and asks
+    the cluster what applying would change, including what the install would delete. With two files it
+    compares them.
     """
     from meshctl.cli.common import emit
     from meshctl.cli.installing import render_request
@@ -88,16 +91,19 @@ def diff(
         text = diff_objects(*([r.raw for kind in s.kinds() for r in s.list(kind)] for s in (old, new)))
     else:
         text = _diff_live(render_request(profile, files, sets, revision, istio_version, hub, tag, components,
-                                         artifacts, artifact_sha256), context, kubeconfig)
+                                         artifacts, artifact_sha256), context, kubeconfig, reset_values=reset_values)
     emit(colour_diff(text))
     raise typer.Exit(1 if text else 0)
 
 
-def _diff_live(req, context, kubeconfig) -> str:
-    from meshctl.cli.installing import default_tag_needed, live_target, plan_install, render_components, resolve_spec
+def _diff_live(req, context, kubeconfig, *, reset_values: bool) -> str:
+    from meshctl.cli.installing import (default_tag_needed, leave_shared_dataplane, live_target, plan_install,
+                                        render_components, resolve_spec, with_stored_values)
 
     state, writer = live_target(context, kubeconfig)
-    spec = resolve_spec(req)
+    # What `install` with the same flags would render: stored values, the shared data plane left alone.
+    spec, _ = with_stored_values(state, resolve_spec(req), req, reset_values=reset_values, force=True)
+    req = leave_shared_dataplane(state, spec, req)
     rendered = render_components(spec, req, default_tag=default_tag_needed(state, spec.namespace, spec.revision))
     _, plan = plan_install(state, writer, rendered, spec, req, with_diff=True)
     return "".join(change.diff for change in plan.changes)

@@ -8,7 +8,7 @@ import typer
 
 from meshctl.cli import install_options as io
 from meshctl.cli import options as opt
-from meshctl.cli.install import DryRun, Force, ReadinessTimeout, ResetValues, Yes
+from meshctl.cli.install import DryRun, Force, ReadinessTimeout, Yes
 
 KeptProfile = Annotated[Optional[str], typer.Option(
     "--profile", "-p", metavar="NAME|FILE", rich_help_panel=io.VALUES, show_default=False,
@@ -33,7 +33,7 @@ def upgrade(
     dry_run: DryRun = False,
     force: Force = False,
     readiness_timeout: ReadinessTimeout = "300s",
-    reset_values: ResetValues = False,
+    reset_values: io.ResetValues = False,
     context: opt.Context = None,
     kubeconfig: opt.Kubeconfig = None,
 ) -> None:

@@ -54,3 +54,13 @@ def test_dropping_a_cluster_identity_value_needs_force(cluster):
     assert forced.code == 0, forced.err
     assert "values.global.meshID: 'mesh1' → (unset)" in forced.err
     assert "mesh1" not in mesh_config(kube)
+
+
+def test_manifest_diff_renders_what_install_would(cluster):
+    kube, run, _ = cluster
+    assert run("install", "-y", *IDENTITY).code == 0
+    same = run("manifest", "diff")
+    assert same.code == 0 and same.out == "", same.out + same.err  # the stored values, as install re-uses them
+    reset = run("manifest", "diff", "--reset-values")
+    assert reset.code == 1
+    assert "values.global.meshID: 'mesh1' → (unset)" in reset.err and "mesh1" in reset.out
