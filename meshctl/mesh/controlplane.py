@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from meshctl.errors import UsageError
@@ -217,6 +218,23 @@ def _ztunnel_link(state: ClusterState, ds: Resource) -> DataPlaneLink:
     proxy = next((c for c in _containers(ds) if c.text("name") == "istio-proxy"), None)
     address = _env(proxy, "XDS_ADDRESS") if proxy is not None else ""
     return DataPlaneLink(ZTUNNEL, ds.name, revision_of_address(state, ds.namespace, address), address)
+
+
+def unfollowed(link: DataPlaneLink, installed: Iterable[str]) -> str | None:
+    """Why a data-plane DaemonSet follows no installed istiod, or None when it follows one."""
+    if link.revision is None:
+        return f"points at {link.address or 'no address'}, which names no istiod"
+    if link.revision not in set(installed):
+        return f"follows revision {link.revision}, whose istiod is not installed"
+    return None
+
+
+def move_dataplane_hint(installed: Iterable[str]) -> str:
+    """The command that points the data plane at an installed revision (or installs one)."""
+    revisions = sorted(installed)
+    if not revisions:
+        return "install a control plane: meshctl install"
+    return f"move it, node by node: meshctl dataplane upgrade --revision {revisions[0]}"
 
 
 def dataplane_revision(state: ClusterState, namespace: str = L.ISTIO_NAMESPACE) -> str | None:

@@ -20,7 +20,7 @@ from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import (CNI, ISTIOD, ZTUNNEL, ComponentInfo, dataplane_links, find_control_plane,
-                                      find_revision_tags)
+                                      find_revision_tags, move_dataplane_hint, unfollowed)
 from meshctl.mesh.enrollment import (AMBIENT, CONFLICT, NOT_CAPTURED, NamespaceInfo, describe_namespaces,
                                      injection_labels, pod_capture)
 from meshctl.mesh.status import is_linux, node_coverage
@@ -562,23 +562,16 @@ def dataplane_follows_istiod(inst: Installation) -> Iterable[CheckResult]:
     if not links:
         yield CheckResult(name, SKIPPED, "no ztunnel or istio-cni found", "install the ambient control plane: meshctl install")
         return
-    istiods = {c.revision: c for c in inst.all_istiods}
+    installed = {c.revision for c in inst.all_istiods}  # one not ready is reported by "istiod is ready"
     problems, shown = [], []
     for link in links:
-        what = f"{link.component} (DaemonSet {inst.namespace}/{link.name})"
-        istiod = istiods.get(link.revision or "")
-        if link.revision is None:
-            problems.append(f"{what} points at {link.address or 'no address'}, which names no istiod in {inst.namespace}")
-        elif istiod is None:
-            problems.append(f"{what} follows revision {link.revision}, whose istiod is not installed")
-        else:  # an istiod that is not ready is reported by "istiod is ready"
+        why = unfollowed(link, installed)
+        if why:
+            problems.append(f"{link.component} (DaemonSet {inst.namespace}/{link.name}) {why}")
+        else:
             shown.append(f"{link.component} → {link.revision}")
     if problems:
-        installed = sorted(istiods)
-        target = installed[0] if installed else ""
-        hint = (f"point them at an installed revision, node by node: meshctl dataplane upgrade --revision {target}"
-                if target else "install a control plane: meshctl install")
-        yield CheckResult(name, FAILURE, "\n".join(problems), hint)
+        yield CheckResult(name, FAILURE, "\n".join(problems), move_dataplane_hint(installed))
     else:
         yield _ok(name, ", ".join(shown))
 

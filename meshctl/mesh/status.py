@@ -11,7 +11,7 @@ from meshctl.kube import kinds as K
 from meshctl.kube.state import ClusterState, Resource, list_if_served
 from meshctl.mesh import labels as L
 from meshctl.mesh.controlplane import (ISTIOD, ComponentInfo, DataPlaneLink, dataplane_links, find_control_plane,
-                                      find_revision_tags, istiod_env_by_revision)
+                                      find_revision_tags, istiod_env_by_revision, move_dataplane_hint, unfollowed)
 from meshctl.mesh.enrollment import AMBIENT, CONFLICT, NamespaceInfo, describe_namespaces
 from meshctl.mesh.gateways import WAYPOINT, class_controllers, env_true, gateway_data_plane, serving_revision
 from meshctl.mesh.waypoints import programmed_condition
@@ -204,14 +204,6 @@ def describe_status(state: ClusterState, istio_namespace: str = L.ISTIO_NAMESPAC
 def dataplane_problems(links: list[DataPlaneLink], components: list[ComponentInfo]) -> list[Problem]:
     """ztunnel or istio-cni following an istiod revision that is not installed (it keeps running, so it
     looks ready, but gets no configuration)."""
-    installed = sorted({c.revision for c in components if c.component == ISTIOD})
-    problems = []
-    for link in links:
-        if link.revision in installed:
-            continue
-        what = (f"{link.component} follows revision {link.revision}, whose istiod is not installed" if link.revision
-                else f"{link.component} points at {link.address or 'no address'}, which names no istiod")
-        hint = (f"move it, node by node: meshctl dataplane upgrade --revision {installed[0]}" if installed
-                else "install a control plane: meshctl install")
-        problems.append(Problem("error", what, hint))
-    return problems
+    installed = {c.revision for c in components if c.component == ISTIOD}
+    return [Problem("error", f"{link.component} {why}", move_dataplane_hint(installed))
+            for link in links if (why := unfollowed(link, installed))]
